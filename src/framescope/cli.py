@@ -1,0 +1,201 @@
+"""The `framescope` command line: ingest, run, evaluate, report, app.
+
+Exit codes: 0 success, 2 bad input or usage (one-line message, no traceback),
+1 internal error (traceback only with --debug).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from framescope.errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="framescope: how much does each source emphasise each theme, and how does it frame it?",
+    pretty_exceptions_enable=False,
+)
+_state = {"debug": False, "quiet": False}
+log = logging.getLogger("framescope")
+
+# Options shared by `ingest` and `run` (typer needs them spelled out on each command).
+TextCol = typer.Option(None, "--text-col", help="Text column of a CSV/TSV/JSONL/Parquet table [default: text].")
+SourceCol = typer.Option(None, "--source-col", help="Source column of a table [default: source].")
+DateCol = typer.Option(None, "--date-col", help="Date column of a table (optional).")
+TitleCol = typer.Option(None, "--title-col", help="Title column of a table (optional).")
+MaxMb = typer.Option(None, "--max-file-mb", help="Refuse input files larger than this many MB [default: 50].")
+
+
+@app.callback()
+def _main(
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+) -> None:
+    _state.update(debug=debug, quiet=quiet)
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb) -> dict:
+    given = dict(text_col=text_col, source_col=source_col, date_col=date_col,
+                 title_col=title_col, max_file_mb=max_file_mb)
+    return {k: v for k, v in given.items() if v is not None}
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Text files, folders of .txt/.md, or CSV/TSV/JSONL/Parquet tables."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to write documents.parquet and sentences.parquet into."),
+    text_col: Optional[str] = TextCol,
+    source_col: Optional[str] = SourceCol,
+    date_col: Optional[str] = DateCol,
+    title_col: Optional[str] = TitleCol,
+    max_file_mb: Optional[float] = MaxMb,
+) -> None:
+    """Read a corpus, split it into documents and sentences, write two tables."""
+    from framescope.artifacts import staging_dir, write_table
+    from framescope.config import IngestConfig
+    from framescope.corpus import load_documents
+    from framescope.segment import sentence_table
+
+    cfg = IngestConfig(**_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb))
+    docs = load_documents([str(p) for p in paths], cfg)
+    sents = sentence_table(docs)
+    with staging_dir(out) as tmp:
+        write_table(docs, tmp / "documents.parquet")
+        write_table(sents, tmp / "sentences.parquet")
+    n_body = int(sents["is_body"].sum()) if len(sents) else 0
+    log.info("%d documents, %d sentences (%d body) from %d sources -> %s",
+             len(docs), len(sents), n_body, docs["source"].nunique(), out)
+
+
+@app.command()
+def run(
+    paths: Optional[list[Path]] = typer.Argument(None, help="Corpus inputs (as for ingest). None: the seed study."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Study folder to write."),
+    codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook YAML of named themes."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Run config YAML (a manifest.json works too)."),
+    embedder: Optional[str] = typer.Option(None, "--embedder", help="minilm | wordllama | tfidf | a sentence-transformers name or path."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed for the theme model and bootstrap."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="local (default) or dask."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."),
+    text_col: Optional[str] = TextCol,
+    source_col: Optional[str] = SourceCol,
+    date_col: Optional[str] = DateCol,
+    title_col: Optional[str] = TitleCol,
+    max_file_mb: Optional[float] = MaxMb,
+) -> None:
+    """Run the whole study: ingest, themes, emphasis and framing, into one artifact folder."""
+    from framescope.config import load_config, seed_config
+    from framescope.pipeline import run as run_pipeline
+
+    cfg = load_config(config) if config else (seed_config() if not paths else None)
+    if cfg is None:
+        from framescope.config import RunConfig
+        cfg = RunConfig()
+    data = cfg.model_dump()
+    if paths:
+        data["inputs"] = [str(p) for p in paths]
+        if not config:
+            data["themes"]["codebook"] = None
+    if out:
+        data["out"] = str(out)
+    elif paths and not config:
+        raise InputError("--out DIR is required when PATHs are given")
+    if codebook:
+        data["themes"]["codebook"] = str(codebook)
+    if embedder:
+        data["embed"]["model"] = embedder
+    if seed is not None:
+        data["themes"]["seed"] = seed
+        data["measures"]["seed"] = seed
+    if engine:
+        data["engine"] = engine
+    if scheduler:
+        data["scheduler"] = scheduler
+    data["ingest"].update(_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb))
+    from framescope.config import RunConfig
+    from pydantic import ValidationError
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise InputError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    study = run_pipeline(cfg, progress=not _state["quiet"])
+    log.info("study written to %s", study)
+
+
+@app.command()
+def evaluate(
+    study: Path = typer.Argument(..., help="A study folder written by `framescope run`."),
+    labels: Path = typer.Option(..., "--labels", help="CSV of sentence labels (see README)."),
+) -> None:
+    """Precision, recall and F1 per theme against hand labels, plus ARI and the unassigned share."""
+    from framescope.evaluate import evaluate_study, format_report
+
+    result = evaluate_study(study, labels)
+    typer.echo(format_report(result))
+
+
+@app.command()
+def report(study: Path = typer.Argument(..., help="A study folder written by `framescope run`.")) -> None:
+    """Write STUDY/report.html (self-contained, offline) and STUDY/report.md."""
+    from framescope.report import write_report
+
+    paths = write_report(study)
+    for p in paths:
+        log.info("wrote %s", p)
+
+
+@app.command("app")
+def app_cmd(
+    study: Optional[Path] = typer.Argument(None, help="Study folder to open [default: artifacts/seed]."),
+    port: int = typer.Option(8501, "--port"),
+) -> None:
+    """Open the Streamlit app."""
+    import subprocess
+
+    from framescope.config import REPO_ROOT
+
+    entry = REPO_ROOT / "app.py"
+    env = dict(os.environ)
+    if study:
+        env["FRAMESCOPE_STUDY"] = str(study.resolve())
+    raise typer.Exit(subprocess.call(
+        [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port)], env=env))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except InputError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except (typer.Exit, SystemExit) as e:
+        code = getattr(e, "exit_code", getattr(e, "code", 0))
+        sys.exit(code or 0)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except Exception as e:
+        if hasattr(e, "show") and hasattr(e, "exit_code"):  # click/typer usage errors: exit 2
+            e.show()
+            sys.exit(e.exit_code)
+        if _state["debug"]:
+            traceback.print_exc()
+        typer.echo(f"internal error: {type(e).__name__}: {e} (re-run with --debug for a traceback)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

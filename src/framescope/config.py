@@ -1,0 +1,106 @@
+"""One typed config describes a whole run (spaCy-style): loaded from YAML, overridden by the CLI.
+
+`framescope run --config manifest_config.yaml` reproduces a run, because the manifest stores
+the fully resolved config produced here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from framescope.errors import InputError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestConfig(_Section):
+    text_col: str = "text"
+    source_col: str = "source"
+    date_col: str | None = None
+    title_col: str | None = None
+    max_file_mb: float = Field(50.0, gt=0, description="Refuse any input file larger than this.")
+    split_dumps: bool = Field(True, description="Split a single text file of pasted articles into documents.")
+
+
+class EmbedConfig(_Section):
+    model: str = Field(
+        "minilm",
+        description="'minilm' (default, bundled all-MiniLM-L6-v2), 'wordllama' (fast static), "
+        "'tfidf' (no weights), or any sentence-transformers model name or local path.",
+    )
+    context_window: int = Field(1, ge=0, description="Neighbouring sentences (each side, same paragraph) mixed into a sentence's vector.")
+    context_weight: float = Field(0.3, ge=0, le=1, description="Weight of the neighbours' mean vector.")
+    batch_size: int = Field(64, ge=1)
+    cache: bool = True
+
+
+class ThemeConfig(_Section):
+    codebook: str | None = Field(None, description="Path to a codebook YAML; None discovers themes only.")
+    seed: int = 42
+    min_cluster_size: int | None = Field(None, description="HDBSCAN min_cluster_size; None adapts to corpus size.")
+    n_neighbors: int | None = Field(None, description="UMAP n_neighbors; None adapts to corpus size.")
+    n_components: int = 5
+    similarity_threshold: float | None = Field(None, description="Min cosine to a named theme; None uses the calibrated default.")
+    min_sentences_for_clustering: int = 30
+    reduce_outliers: bool = True
+    fit_sample: int | None = Field(None, description="Fit UMAP/HDBSCAN on at most this many sentences and assign the rest.")
+
+
+class MeasureConfig(_Section):
+    n_boot: int = Field(1000, ge=100)
+    seed: int = 42
+    ci_level: float = 0.95
+    min_cell: int = Field(5, description="Cells with fewer body sentences are flagged as small.")
+    resample_unit: Literal["paragraph", "document"] = "paragraph"
+    period: Literal["auto", "D", "W", "M", "Q", "Y"] = "auto"
+    frames: str | None = Field(None, description="Path to a frames YAML; None uses the bundled Policy Frames Codebook file.")
+    n_terms: int = 15
+    n_exemplars: int = 3
+    n_contrasts: int = 5
+    include_non_body: bool = False
+
+
+class RunConfig(_Section):
+    inputs: list[str] = Field(default_factory=list)
+    out: str = "artifacts/run"
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    embed: EmbedConfig = Field(default_factory=EmbedConfig)
+    themes: ThemeConfig = Field(default_factory=ThemeConfig)
+    measures: MeasureConfig = Field(default_factory=MeasureConfig)
+    engine: Literal["local", "dask"] = "local"
+    scheduler: str | None = None
+
+
+def seed_config() -> RunConfig:
+    """The seed study: `seeds/corpus` with `seeds/codebook.yaml` into `artifacts/seed/`."""
+    return RunConfig(
+        inputs=["seeds/corpus"],
+        out="artifacts/seed",
+        themes=ThemeConfig(codebook="seeds/codebook.yaml"),
+    )
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a run config from YAML or JSON (a manifest's `config` block works too)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise InputError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if isinstance(data, dict) and "config" in data and "inputs" not in data:
+        data = data["config"]  # a manifest.json
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise InputError(f"config file {p}: {loc}: {err['msg']}") from None

@@ -1,0 +1,41 @@
+"""Shared fixtures. Tests use the real models on small data, offline."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+RAW_SEED = SEEDS / "raw" / "000_b8736d677c6c073e.txt"
+SEED_CORPUS = SEEDS / "corpus"
+SEED_CODEBOOK = SEEDS / "codebook.yaml"
+SEED_LABELS = ROOT / "tests" / "data" / "seed_labels.csv"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory):
+    """One embedding cache for the session, never the user's own."""
+    if "FRAMESCOPE_CACHE_DIR" not in os.environ or not os.environ.get("FRAMESCOPE_KEEP_CACHE"):
+        os.environ["FRAMESCOPE_CACHE_DIR"] = str(tmp_path_factory.mktemp("fs-cache"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def seed_study(tmp_path_factory) -> Path:
+    """The seed study, run once per session with the default config into a temp folder."""
+    from framescope.config import seed_config
+    from framescope.pipeline import run
+
+    cfg = seed_config()
+    cfg = cfg.model_copy(update={
+        "inputs": [str(SEED_CORPUS)],
+        "out": str(tmp_path_factory.mktemp("seed-study") / "seed"),
+        "themes": cfg.themes.model_copy(update={"codebook": str(SEED_CODEBOOK)}),
+    })
+    return run(cfg, progress=False)
