@@ -1,0 +1,203 @@
+"""Article splitting of pasted dumps, and the sentence table (kinds, quotes, offsets)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import RAW_SEED, SEED_CORPUS
+from framescope.corpus import normalize_text
+from framescope.segment import SENTENCE_COLUMNS, document_sentences, sentence_table, split_articles
+
+DATA = RAW_SEED.parents[2] / "tests" / "data" / "ingest"
+SEED_NAMES = ("uk_embassy", "global_times", "foreign_policy")
+
+
+def _read(path) -> str:
+    return normalize_text(path.read_text(encoding="utf-8"))
+
+
+def _articles(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_articles(text)]
+
+
+def _sentences(text: str) -> list[dict]:
+    rows = document_sentences(text)
+    for r in rows:
+        assert text[r["start"]:r["end"]] == r["text"]
+    return rows
+
+
+def _body(text: str) -> list[str]:
+    return [r["text"] for r in _sentences(text) if r["is_body"]]
+
+
+# ------------------------------------------------------------------------------- article splitting
+def test_raw_seed_splits_into_the_three_seed_articles():
+    raw = _read(RAW_SEED)
+    got = _articles(raw)
+    want = [_read(SEED_CORPUS / f"{n}.txt") for n in SEED_NAMES]
+    assert len(got) == 3
+    assert got[0] == want[0] and got[1] == want[1]
+    assert got[2] == want[2] + "\n\nSource : ForeignPolice"  # the trailer stays with the article it ends
+    assert got[0].startswith("John Hamilton and Sophie Daud")
+    assert got[1].startswith("“Strong mutual trust,”")
+    assert got[2].startswith("In recent years, China has pursued")
+
+
+def test_seed_articles_in_another_order_split_back():
+    want = [_read(SEED_CORPUS / f"{n}.txt") for n in ("foreign_policy", "uk_embassy", "global_times")]
+    assert _articles("\n\n".join(want)) == want
+
+
+@pytest.mark.parametrize("names", [("bee_memory", "flood_barrier", "rail_strike"),
+                                   ("rail_strike", "global_times", "bee_memory", "foreign_policy", "uk_embassy")])
+def test_dump_of_other_articles_splits(names):
+    want = [_read(DATA / f"{n}.txt") if (DATA / f"{n}.txt").exists() else _read(SEED_CORPUS / f"{n}.txt")
+            for n in names]
+    assert _articles("\n\n".join(want)) == want
+
+
+def test_two_short_articles_split_at_the_headline():
+    want = [_read(DATA / f"{n}.txt") for n in ("bee_memory", "flood_barrier")]
+    # two short articles only: the headline cue carries the weaker topic-shift evidence
+    assert _articles("\n\n".join(want[:2])) == want[:2]
+
+
+def test_dump_without_blank_lines_still_splits():
+    want = [_read(SEED_CORPUS / f"{n}.txt") for n in ("global_times", "foreign_policy")]
+    one_line_per_paragraph = "\n".join(w.replace("\n\n", "\n") for w in want)
+    got = _articles(one_line_per_paragraph)
+    assert len(got) == 2
+    assert got[0].startswith("“Strong mutual trust") and got[1].startswith("In recent years")
+
+
+def test_trailer_always_ends_an_article_even_without_a_topic_shift():
+    gt = _read(SEED_CORPUS / "global_times.txt").split("\n\n")
+    first, second = "\n\n".join(gt[:11]), "\n\n".join(gt[11:])
+    got = _articles(f"{first}\n\nSource: Global Times\n\n{second}")
+    assert got == [f"{first}\n\nSource: Global Times", second]
+
+
+@pytest.mark.parametrize("path", [SEED_CORPUS / f"{n}.txt" for n in SEED_NAMES]
+                         + [DATA / f"{n}.txt" for n in ("bee_memory", "flood_barrier", "rail_strike")],
+                         ids=lambda p: p.stem)
+def test_single_article_is_not_split(path):
+    text = _read(path)
+    assert _articles(text) == [text]
+
+
+def test_splitting_is_deterministic():
+    raw = _read(RAW_SEED)
+    assert split_articles(raw) == split_articles(raw)
+
+
+# ------------------------------------------------------------------------------------ sentences
+def test_decimal_and_abbreviations_stay_in_one_sentence():
+    text = ("China is Kazakhstan’s largest trading partner. In the past 30 years, mutual trade has increased "
+            "more than 70-fold, reaching $25.2 billion in 2021, the Xinhua News Agency reported. The U.S. and "
+            "Dr. Smith, e.g. at 5 p.m., disagreed. Growth was 3.5% in Q3.")
+    assert _body(text) == [
+        "China is Kazakhstan’s largest trading partner.",
+        "In the past 30 years, mutual trade has increased more than 70-fold, reaching $25.2 billion in 2021, "
+        "the Xinhua News Agency reported.",
+        "The U.S. and Dr. Smith, e.g. at 5 p.m., disagreed.",
+        "Growth was 3.5% in Q3.",
+    ]
+
+
+def test_multi_sentence_quotation_keeps_its_speaker_and_closing_quote():
+    text = ("“We are eager to know the next step of China’s development policy, so we read the report carefully. "
+            "We also look forward to learning more,” Nuryshev told the media. Trade grew.")
+    assert _body(text) == [
+        "“We are eager to know the next step of China’s development policy, so we read the report carefully. "
+        "We also look forward to learning more,” Nuryshev told the media.",
+        "Trade grew.",
+    ]
+
+
+@pytest.mark.parametrize("text, want", [
+    ("He said “It is over.” “We will win,” she added. Fine.",
+     ["He said “It is over.”", "“We will win,” she added.", "Fine."]),
+    ('"Straight quotes here. Another one," he said. Done.',
+     ['"Straight quotes here. Another one," he said.', "Done."]),
+    ("He said 'hello. And then world.'",  # pysbd alone leaves the closing ' as a sentence of its own
+     ["He said 'hello.", "And then world.'"]),
+    ("The ministry frames it as “fully show[ing] the charm of China.” Critics disagree.",
+     ["The ministry frames it as “fully show[ing] the charm of China.”", "Critics disagree."]),
+])
+def test_quotes_stay_with_their_sentence(text, want):
+    got = _body(text)
+    assert got == want
+    assert not any(s[0] in "”’" for s in got)
+
+
+def test_run_away_quotation_is_resplit():
+    words = " ".join(["word"] * 30)
+    text = f"“We will fight {words}. We will win {words}. We will never surrender {words}. Nobody stops us."
+    got = _body(text)
+    assert len(got) == 4 and got[0].startswith("“We will fight")
+
+
+def test_caption_heading_and_trailer_are_not_body():
+    text = ("Why China keeps doubling down on wolf warrior diplomacy\n\n"
+            "Beijing’s envoys keep the tone sharp. Critics say it backfires.\n\n"
+            "Chinese soldiers carry flags\nAt its core, the policy is about confidence at home.\n\n"
+            "Source : ForeignPolice")
+    rows = _sentences(text)
+    kinds = [(r["kind"], r["is_body"], r["text"]) for r in rows]
+    assert kinds == [
+        ("heading", False, "Why China keeps doubling down on wolf warrior diplomacy"),
+        ("body", True, "Beijing’s envoys keep the tone sharp."),
+        ("body", True, "Critics say it backfires."),
+        ("caption", False, "Chinese soldiers carry flags"),
+        ("body", True, "At its core, the policy is about confidence at home."),
+        ("trailer", False, "Source : ForeignPolice"),
+    ]
+    assert [r["paragraph"] for r in rows] == [0, 1, 1, 2, 2, 3]
+
+
+def test_first_line_that_is_a_sentence_stays_body():
+    text = _read(SEED_CORPUS / "uk_embassy.txt")
+    rows = _sentences(text)
+    assert rows[0]["kind"] == "body" and rows[0]["is_body"]
+    assert rows[0]["text"].startswith("John Hamilton and Sophie Daud gave a lecture")
+    assert all(r["is_body"] for r in rows)
+
+
+def test_hard_wrapped_text_is_not_cut_at_line_ends():
+    text = ("Riverside District Council voted on Tuesday to build a flood\n"
+            "barrier along the River Alder, after two winters of flooding\n"
+            "damaged more than 300 homes. Engineers expect the first phase\n"
+            "to protect the town centre by 2027.")
+    rows = _sentences(text)
+    assert [r["kind"] for r in rows] == ["body", "body"]
+    assert rows[0]["text"].endswith("damaged more than 300 homes.")
+
+
+def test_markdown_heading_and_single_line_document():
+    rows = _sentences("# Flood barrier approved\n\nThe council voted. Work starts soon.")
+    assert [(r["kind"], r["text"]) for r in rows] == [
+        ("heading", "Flood barrier approved"), ("body", "The council voted."), ("body", "Work starts soon.")]
+    assert [r["kind"] for r in _sentences("Short text without a full stop")] == ["body"]
+
+
+def test_sentence_table_on_seed_corpus(tmp_path):
+    texts = {n: _read(SEED_CORPUS / f"{n}.txt") for n in SEED_NAMES}
+    docs = pd.DataFrame({"doc_id": ["d0000", "d0001", "d0002"], "source": list(texts), "text": list(texts.values())})
+    table = sentence_table(docs)
+    assert list(table.columns) == SENTENCE_COLUMNS
+    assert table["sentence_id"].is_unique and table["sentence_id"].iloc[0] == "d0000-s0000"
+    by_id = docs.set_index("doc_id")["text"]
+    assert all(by_id[r.doc_id][r.start:r.end] == r.text for r in table.itertuples())
+    assert table.groupby("doc_id")["position"].apply(lambda p: list(p) == list(range(len(p)))).all()
+    caption = table[table["text"] == "Chinese soldiers carry flags"]
+    assert caption[["kind", "is_body", "source"]].values.tolist() == [["caption", False, "foreign_policy"]]
+    assert (table["n_words"] > 0).all()
+    for doc in docs.itertuples():  # every character of the text is in some row (nothing dropped)
+        covered = set()
+        for r in table[table["doc_id"] == doc.doc_id].itertuples():
+            covered.update(range(r.start, r.end))
+        assert all(i in covered for i, c in enumerate(doc.text) if not c.isspace())
+    assert table.dtypes["is_body"] == bool and table.dtypes["start"] == "int64"
+    empty = sentence_table(docs.iloc[:0])
+    assert list(empty.columns) == SENTENCE_COLUMNS and len(empty) == 0
