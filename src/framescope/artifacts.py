@@ -31,6 +31,7 @@ TABLES = (
     "voices",
     "exemplars",
     "contrasts",
+    "notes",
 )
 PACKAGES = (
     "framescope", "bertopic", "umap-learn", "hdbscan", "sentence-transformers", "torch",
