@@ -69,6 +69,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
     os.close(fd)
     try:
         df.to_parquet(tmp, index=False)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a study must be readable by the app's user
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -82,6 +83,7 @@ def write_json(obj: dict, path: str | Path) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, sort_keys=False, default=str, ensure_ascii=False)
         f.write("\n")
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -97,6 +99,7 @@ def staging_dir(out: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
     try:
         yield tmp
+        os.chmod(tmp, 0o755)  # mkdtemp makes 0700
         if out.exists():
             for item in out.iterdir():
                 if not (tmp / item.name).exists():

@@ -35,8 +35,9 @@ class EmbedConfig(_Section):
         description="'minilm' (default, bundled all-MiniLM-L6-v2), 'wordllama' (fast static), "
         "'tfidf' (no weights), or any sentence-transformers model name or local path.",
     )
-    context_window: int = Field(1, ge=0, description="Neighbouring sentences (each side, same paragraph) mixed into a sentence's vector.")
-    context_weight: float = Field(0.3, ge=0, le=1, description="Weight of the neighbours' mean vector.")
+    context_window: int = Field(2, ge=0, description="Neighbouring body sentences (each side, within context_scope) mixed into a sentence's vector.")
+    context_weight: float = Field(0.3, ge=0, le=1, description="Weight of the neighbours' mean vector (0 = no context).")
+    context_scope: Literal["paragraph", "document"] = Field("paragraph", description="Neighbours come from the same paragraph or the same document.")
     batch_size: int = Field(64, ge=1)
     cache: bool = True
 
@@ -47,10 +48,12 @@ class ThemeConfig(_Section):
     min_cluster_size: int | None = Field(None, description="HDBSCAN min_cluster_size; None adapts to corpus size.")
     n_neighbors: int | None = Field(None, description="UMAP n_neighbors; None adapts to corpus size.")
     n_components: int = 5
-    similarity_threshold: float | None = Field(None, description="Min cosine to a named theme; None uses the calibrated default.")
+    similarity_threshold: float | None = Field(None, description="Min evidence for a named theme; None uses the value calibrated for the embedding backend.")
+    phrase_weight: float = Field(0.4, ge=0, le=1, description="Weight of the best clause-to-seed-phrase cosine in a named theme's evidence (0 = prototype only).")
+    compete_margin: float = Field(0.1, ge=0, le=1, description="A sentence whose named-theme evidence is less than this above the threshold joins a discovered topic instead when it is closer to that topic's centroid than to its theme's (0 = named themes always win).")
     min_sentences_for_clustering: int = 30
     reduce_outliers: bool = True
-    fit_sample: int | None = Field(None, description="Fit UMAP/HDBSCAN on at most this many sentences and assign the rest.")
+    fit_sample: int | None = Field(20000, ge=10, description="Fit UMAP/HDBSCAN on at most this many sentences (a seeded random sample) and assign the rest to their nearest topic; None fits on all.")
 
 
 class MeasureConfig(_Section):
@@ -96,7 +99,7 @@ def load_config(path: str | Path) -> RunConfig:
         data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise InputError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
-    if isinstance(data, dict) and "config" in data and "inputs" not in data:
+    if isinstance(data, dict) and isinstance(data.get("config"), dict):
         data = data["config"]  # a manifest.json
     try:
         return RunConfig.model_validate(data)

@@ -1,17 +1,25 @@
 """Config -> stages in order -> one study folder of tables plus manifest.json.
 
 The stages are pure functions over tidy tables (see docs/artifacts.md); this module only
-orders them, times them, and writes their results atomically.
+orders them, times them, and writes their results atomically. Two engines run the same
+stages: ``local`` (this process) and ``dask`` (``framescope.distributed``, the same work on a
+dask.distributed cluster). Both cut the corpus into the same partitions of whole documents
+(:func:`corpus_partitions`), segment, embed, assign themes and score sentences partition by
+partition with the same functions, fit the theme model on the same sample of documents
+(:func:`fit_sample_documents`), and finish with :func:`finish_study`; so they write the same
+study, down to the last bit of every float.
 """
 from __future__ import annotations
 
 import logging
+import os
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -24,6 +32,11 @@ from framescope.errors import InputError
 log = logging.getLogger("framescope")
 Progress = Callable[[str, float], None]
 STAGES = ("ingest", "embed", "themes", "sentence measures", "emphasis", "framing", "write")
+# numba-compiled modules whose functions are not cached on disk by their authors
+_UNCACHED_NUMBA = ("umap.umap_", "umap.layouts", "umap.distances", "umap.spectral", "umap.utils",
+                   "umap.sparse", "pynndescent.pynndescent_", "pynndescent.distances", "pynndescent.utils",
+                   "pynndescent.sparse", "pynndescent.rp_trees")
+_numba_cache_on = False
 
 
 def resolve_path(p: str | Path) -> Path:
@@ -35,6 +48,11 @@ def resolve_path(p: str | Path) -> Path:
     return alt if alt.exists() else p
 
 
+def resolve_out(out: str | Path) -> Path:
+    p = Path(out).expanduser()
+    return p if p.is_absolute() else Path.cwd() / p
+
+
 def input_hashes(paths: list[Path]) -> dict[str, str]:
     out: dict[str, str] = {}
     for p in paths:
@@ -42,6 +60,57 @@ def input_hashes(paths: list[Path]) -> dict[str, str]:
         for f in files:
             out[str(f)] = sha256_file(f)
     return out
+
+
+def enable_numba_cache() -> int:
+    """Let UMAP's (and the rest of pynndescent's) numba functions keep their machine code on disk.
+
+    umap-learn declares its ``@njit`` functions without ``cache=True``, so every new process
+    spends ~10 s of CPU compiling them before the first fit. Turning numba's own cache on for
+    them (before their first call) makes the next process load the compiled code instead. The
+    cache lives where numba puts it: ``NUMBA_CACHE_DIR`` if set, else ``__pycache__`` beside the
+    package (or the user cache folder when that is read-only); it is keyed by source file,
+    signature and CPU, so a library upgrade recompiles. hdbscan is Cython: nothing to compile.
+    ``FRAMESCOPE_NUMBA_CACHE=0`` turns this off. Returns the number of functions switched on.
+    """
+    global _numba_cache_on
+    if _numba_cache_on or os.environ.get("FRAMESCOPE_NUMBA_CACHE", "1") == "0":
+        return 0
+    import importlib
+
+    from numba.core.dispatcher import Dispatcher
+
+    n = 0
+    for name in _UNCACHED_NUMBA:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        for obj in vars(mod).values():
+            cache = getattr(obj, "_cache", None)
+            if isinstance(obj, Dispatcher) and type(cache).__name__ == "NullCache" and not obj.overloads:
+                obj.enable_caching()
+                n += 1
+    _numba_cache_on = True
+    return n
+
+
+_EMBEDDERS: dict[str, object] = {}
+
+
+def embedder_for(cfg) -> object:
+    """``embed.get_embedder(cfg)``, kept for the life of the process (a second run in the same
+    process, e.g. from the app, skips loading and hashing the weights again). The ``tfidf``
+    embedder learns from its corpus, so it is made anew for every run."""
+    from framescope.embed import get_embedder
+
+    key = f"{cfg.model.strip()}|{cfg.batch_size}"
+    if cfg.model.strip() == "tfidf":
+        return get_embedder(cfg)
+    if key not in _EMBEDDERS:
+        _EMBEDDERS.clear()  # one model in memory at a time
+        _EMBEDDERS[key] = get_embedder(cfg)
+    return _EMBEDDERS[key]
 
 
 def _progress_fn(progress: bool | Progress) -> Progress:
@@ -53,64 +122,161 @@ def _progress_fn(progress: bool | Progress) -> Progress:
 
 
 @contextmanager
-def _timed(timings: dict[str, float], name: str, report: Progress) -> Iterator[None]:
+def timed(timings: dict[str, float], name: str, report: Progress) -> Iterator[None]:
     report(name, STAGES.index(name) / len(STAGES))
     t0 = time.perf_counter()
     yield
     timings[name] = round(time.perf_counter() - t0, 3)
 
 
-def run(cfg: RunConfig, progress: bool | Progress = False) -> Path:
-    """Run a whole study and return its folder."""
-    from framescope.corpus import load_documents
-    from framescope.embed import get_embedder, sentence_vectors
-    from framescope.emphasis import emphasis_over_time, emphasis_table
-    from framescope.framing import (
-        contrasts_table, distinctive_terms, exemplars_table, frame_scores, frame_table,
-        load_frames, notes_table, tone_scores, tone_table, voices, voices_table,
-    )
-    from framescope.themes import ThemeModel, load_codebook
+# --------------------------------------------------------------------------- shared by both engines
 
-    report = _progress_fn(progress)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    timings: dict[str, float] = {}
-    notes: list[str] = []
+def load_inputs(cfg: RunConfig):
+    """Resolved input paths, codebook (or None), its path, and the frames file."""
+    from framescope.framing import load_frames
+    from framescope.themes import load_codebook
+
     inputs = [resolve_path(p) for p in cfg.inputs]
     if not inputs:
         raise InputError("no inputs: give at least one corpus PATH")
     codebook_path = resolve_path(cfg.themes.codebook) if cfg.themes.codebook else None
     frames_path = resolve_path(cfg.measures.frames) if cfg.measures.frames else None
+    codebook = load_codebook(codebook_path) if codebook_path else None
+    return inputs, codebook, codebook_path, load_frames(frames_path)
 
-    with _timed(timings, "ingest", report):
-        documents = load_documents([str(p) for p in inputs], cfg.ingest)
-        from framescope.segment import sentence_table
-        sentences = sentence_table(documents)
-        if int(sentences["is_body"].sum()) < 2:
-            raise InputError("the corpus has fewer than 2 body sentences: nothing to compare")
-        codebook = load_codebook(codebook_path) if codebook_path else None
-        frames = load_frames(frames_path)
 
-    with _timed(timings, "embed", report):
-        embedder = get_embedder(cfg.embed)
-        vectors = sentence_vectors(sentences, embedder, cfg.embed)
+PARTITION_CHARS = 2_000_000  # ~13k sentences of news prose per partition
 
-    with _timed(timings, "themes", report):
-        model = ThemeModel(cfg.themes).fit(sentences, vectors, codebook, embedder)
-        sentences = sentences.merge(model.assign_, on="sentence_id", how="left", validate="one_to_one")
-        themes = model.themes_
-        notes += list(getattr(model, "notes_", []))
 
-    with _timed(timings, "sentence measures", report):
-        sentences["tone"] = tone_scores(sentences)
-        scores = frame_scores(sentences, vectors, embedder, frames)
-        sentences = pd.concat([sentences, scores.set_index(sentences.index)], axis=1)
-        sentences["voice"] = voices(sentences)
+def partition_bounds(n_chars: np.ndarray, n_parts: int) -> list[tuple[int, int]]:
+    """Contiguous document ranges [a, b) of about equal text length, none empty."""
+    n = len(n_chars)
+    if n == 0:
+        return []
+    n_parts = max(1, min(n_parts, n))
+    cum = np.cumsum(np.asarray(n_chars, dtype=float))
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n_parts) / n_parts, side="right")
+    edges = sorted({0, *np.clip(cuts, 1, n - 1).tolist(), n})
+    return list(zip(edges[:-1], edges[1:]))
 
-    with _timed(timings, "emphasis", report):
+
+def corpus_partitions(documents: pd.DataFrame) -> list[tuple[int, int]]:
+    """The corpus's partitions: runs of whole documents of about ``PARTITION_CHARS`` characters
+    (``FRAMESCOPE_PARTITION_CHARS`` overrides it). They depend on the corpus alone, not on the
+    engine or the number of workers, so every matrix product sees the same rows in both engines."""
+    size = int(os.environ.get("FRAMESCOPE_PARTITION_CHARS") or PARTITION_CHARS)
+    total = int(documents["n_chars"].sum()) if len(documents) else 0
+    return partition_bounds(documents["n_chars"].to_numpy(), max(1, -(-total // max(1, size))))
+
+
+def body_per_document(sentences: pd.DataFrame) -> pd.Series:
+    """Body sentences per ``doc_id`` (documents without any keep a 0)."""
+    body = sentences["is_body"].to_numpy(bool)
+    return pd.Series(body).groupby(sentences["doc_id"].to_numpy()).sum().astype("int64")
+
+
+def theme_and_measure(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
+                      sample_docs: list[str], embedder, frames) -> pd.DataFrame:
+    """One partition's sentences with their theme (see :func:`assign_themes`), tone, frames, voice."""
+    in_sample = sentences["doc_id"].isin(sample_docs).to_numpy()
+    assign = assign_themes(model, fitted, sentences, vectors, in_sample, embedder)
+    sentences = sentences.merge(assign, on="sentence_id", how="left", validate="one_to_one")
+    return sentence_measures(sentences, vectors, embedder, frames)
+
+
+def fitted_rows(model, sample: pd.DataFrame, doc_ids) -> pd.DataFrame:
+    """The fit's own assignment rows for the sample sentences of the given documents."""
+    return model.assign_[sample["doc_id"].isin(list(doc_ids)).to_numpy()].reset_index(drop=True)
+
+
+def fit_sample_documents(doc_body: pd.Series, n: int | None, seed: int) -> list[str]:
+    """The documents the theme model is fitted on: all of them when their body sentences number
+    at most ``n`` (or ``n`` is None), else whole documents in a seeded random order until they
+    hold at least ``n`` body sentences. ``doc_body`` is body sentences per ``doc_id``.
+
+    Whole documents keep each sentence's context (neighbours, acronyms) as in the full run.
+    Both engines call this on the same counts, so they fit on the same sentences.
+    """
+    doc_body = doc_body.sort_index()
+    if n is None or int(doc_body.sum()) <= n:
+        return list(doc_body.index)
+    order = np.random.default_rng(seed).permutation(len(doc_body))
+    cum = np.cumsum(doc_body.to_numpy()[order])
+    k = int(np.searchsorted(cum, n)) + 1
+    return sorted(doc_body.index[order[:k]])
+
+
+def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder):
+    """Fit the theme model on the sample's sentences (with their vectors); return the model."""
+    from framescope.themes import ThemeModel
+
+    enable_numba_cache()
+    return ThemeModel(cfg.themes).fit(sample.reset_index(drop=True), vectors, codebook, embedder)
+
+
+def assign_themes(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
+                  in_sample: np.ndarray, embedder) -> pd.DataFrame:
+    """``sentence_id, theme, theme_score, x, y`` for ``sentences``: the fit's own assignment
+    (``fitted``, rows of ``model.assign_``) for sentences of the sample, the fitted model's
+    ``transform`` for the rest (row by row, so any split of the rows into partitions gives the
+    same answer)."""
+    parts = []
+    if in_sample.any():
+        ids = sentences["sentence_id"].to_numpy()[in_sample]
+        parts.append(fitted.set_index("sentence_id").loc[ids].reset_index())
+    if (~in_sample).any():
+        rest = sentences[~in_sample]
+        parts.append(model.transform(rest, vectors[~in_sample], embedder))
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    order = pd.Series(np.arange(len(sentences)), index=sentences["sentence_id"].to_numpy())
+    return out.iloc[np.argsort(order.loc[out["sentence_id"]].to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def themes_for_corpus(model, assigned: pd.Series, n_sample: int, n_all: int) -> tuple[pd.DataFrame, list[str]]:
+    """The fitted themes table with ``n_sentences`` counted over the whole corpus, and the
+    run notes (the fit's own, plus one saying the model was fitted on a sample)."""
+    from framescope.codebook import UNASSIGNED
+
+    themes = model.themes_.copy()
+    counts = assigned.dropna().astype(str).value_counts()
+    if counts.get(UNASSIGNED, 0) and UNASSIGNED not in set(themes["theme"]):
+        themes = pd.concat([themes, pd.DataFrame([{
+            "theme": UNASSIGNED, "label": "Unassigned", "keywords": [], "n_sentences": 0, "named": False,
+            "description": "Body sentences that fit no named theme and no discovered topic."}])], ignore_index=True)
+    themes["n_sentences"] = themes["theme"].map(counts).fillna(0).astype("int64")
+    notes = list(getattr(model, "notes_", []))
+    if n_sample < n_all:
+        notes.append(f"the theme model was fitted on {n_sample:,} of {n_all:,} body sentences (whole documents "
+                     "drawn at random, themes.fit_sample); the rest were assigned by the fitted model")
+    return themes, notes
+
+
+def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, frames) -> pd.DataFrame:
+    """Tone, frame scores and voice of each sentence (row- or document-local, so partitionable)."""
+    from framescope.framing import frame_scores, tone_scores, voices
+
+    sentences = sentences.copy()
+    sentences["tone"] = tone_scores(sentences)
+    scores = frame_scores(sentences, vectors, embedder, frames)
+    sentences = pd.concat([sentences, scores.set_index(sentences.index)], axis=1)
+    sentences["voice"] = voices(sentences)
+    return sentences
+
+
+def finish_study(cfg: RunConfig, *, documents, sentences, vectors, themes, model, notes, frames, embedder,
+                 inputs, codebook_path, timings, report, started, engine_info: dict | None = None) -> Path:
+    """Emphasis and framing tables from the themed sentences, then the study written atomically."""
+    from framescope.emphasis import emphasis_over_time, emphasis_table
+    from framescope.framing import (
+        contrasts_table, distinctive_terms, exemplars_table, frame_table, notes_table, tone_table,
+        voices_table,
+    )
+
+    with timed(timings, "emphasis", report):
         emphasis = emphasis_table(sentences, cfg.measures)
         emphasis_time = emphasis_over_time(sentences, documents, cfg.measures)
 
-    with _timed(timings, "framing", report):
+    with timed(timings, "framing", report):
         tables = {
             "terms": distinctive_terms(sentences, cfg.measures),
             "tone": tone_table(sentences, cfg.measures),
@@ -122,7 +288,7 @@ def run(cfg: RunConfig, progress: bool | Progress = False) -> Path:
         tables["notes"] = notes_table(sentences, emphasis, cfg.measures, run_notes=notes)
 
     out = resolve_out(cfg.out)
-    with _timed(timings, "write", report):
+    with timed(timings, "write", report):
         with staging_dir(out) as tmp:
             all_tables = {"documents": documents, "sentences": sentences, "themes": themes,
                           "emphasis": emphasis, "emphasis_time": emphasis_time, **tables}
@@ -143,6 +309,7 @@ def run(cfg: RunConfig, progress: bool | Progress = False) -> Path:
                 "versions": package_versions(),
                 "started_at": started,
                 "timings": timings,
+                "engine": {"name": cfg.engine, **(engine_info or {})},
                 "counts": {"documents": len(documents), "sentences": len(sentences),
                            "body_sentences": int(sentences["is_body"].sum()),
                            "sources": int(documents["source"].nunique()), "themes": len(themes)},
@@ -153,6 +320,51 @@ def run(cfg: RunConfig, progress: bool | Progress = False) -> Path:
     return out
 
 
-def resolve_out(out: str | Path) -> Path:
-    p = Path(out).expanduser()
-    return p if p.is_absolute() else Path.cwd() / p
+# --------------------------------------------------------------------------- the local engine
+
+def run(cfg: RunConfig, progress: bool | Progress = False) -> Path:
+    """Run a whole study and return its folder."""
+    if cfg.engine == "dask":
+        from framescope.distributed import run_dask
+
+        return run_dask(cfg, progress)
+    from framescope.corpus import load_documents
+    from framescope.embed import sentence_vectors
+    from framescope.segment import sentence_table
+
+    report = _progress_fn(progress)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    timings: dict[str, float] = {}
+
+    with timed(timings, "ingest", report):  # documents, then sentences partition by partition
+        inputs, codebook, codebook_path, frames = load_inputs(cfg)
+        documents = load_documents([str(p) for p in inputs], cfg.ingest)
+        parts = [documents.iloc[a:b] for a, b in corpus_partitions(documents)]
+        part_sentences = [sentence_table(p) for p in parts]
+        doc_body = pd.concat([body_per_document(s) for s in part_sentences])
+        if int(doc_body.sum()) < 2:
+            raise InputError("the corpus has fewer than 2 body sentences: nothing to compare")
+
+    with timed(timings, "embed", report):
+        embedder = embedder_for(cfg.embed)
+        done = [(s, sentence_vectors(s, embedder, cfg.embed)) for s in part_sentences]
+
+    with timed(timings, "themes", report):
+        sample_docs = fit_sample_documents(doc_body, cfg.themes.fit_sample, cfg.themes.seed)
+        picked = [(s["doc_id"].isin(sample_docs).to_numpy(), s, v) for s, v in done]
+        sample = pd.concat([s[k] for k, s, _ in picked], ignore_index=True)
+        model = fit_themes(cfg, sample, np.concatenate([v[k] for k, _, v in picked]), codebook, embedder)
+
+    with timed(timings, "sentence measures", report):  # themes assigned, tone, frames, voices
+        sentences = pd.concat([theme_and_measure(model, fitted_rows(model, sample, p["doc_id"]), s, v,
+                                                 sample_docs, embedder, frames)
+                               for p, (s, v) in zip(parts, done)], ignore_index=True)
+        vectors = np.concatenate([v for _, v in done])
+        body = sentences["is_body"].to_numpy(bool)
+        themes, notes = themes_for_corpus(model, sentences.loc[body, "theme"],
+                                          int(doc_body.loc[sample_docs].sum()), int(body.sum()))
+
+    return finish_study(cfg, documents=documents, sentences=sentences, vectors=vectors, themes=themes,
+                        model=model, notes=notes, frames=frames, embedder=embedder, inputs=inputs,
+                        codebook_path=codebook_path, timings=timings, report=report, started=started,
+                        engine_info={"partitions": len(parts)})

@@ -14,10 +14,18 @@ decision: `Source : X` trailers always end an article; a headline-like line or a
 a paragraph favours a cut before it, a quotation lede slightly so; a paragraph opening with "But",
 "He", "This"... disfavours it. A cue alone never cuts (z >= MIN_Z is required).
 
-Sentences come from pysbd plus repairs: closing quotes are kept with their sentence, two quoted
+Sentences come from pysbd (with a fast path, below) plus repairs: closing quotes are kept with their sentence, two quoted
 sentences in a row ("…over.” “We…") are separated, and a run-away sentence (an unclosed quotation
 swallowing a paragraph) is re-split with the quote marks ignored. Every row's `start:end` slices
 the document text exactly.
+
+Fast path: pysbd's many regex passes cost ~1 ms per sentence, most of it spent on text with
+nothing ambiguous in it. A run of text is split without pysbd only when it is plainly punctuated:
+no quotes, brackets, dashes, ellipses, digits or letters touching a `.!?`, and every `.!?` either
+ends the text or is followed by a space and a capital letter, after a word of 2+ letters that is
+not one of pysbd's English abbreviations. On such text pysbd splits at exactly those marks (checked
+on every paragraph of the 249 State of the Union addresses and of the King James Bible: no
+difference); all other text goes to pysbd. About 75% of running prose takes the fast path.
 """
 from __future__ import annotations
 
@@ -262,13 +270,41 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+_NOT_PLAIN = re.compile(r"--|[\"“”‘«»()\[\]{}…<>*#@/\\|~_=+^&%$]|\.\.|\d[.!?]|[.!?]\d|(?:^|\s)'"
+                        r"|[.!?][^\s]|[.!?]\s+(?![A-Z])")
+_PLAIN_CUT = re.compile(r"(?<=[.!?])\s+")
+_WORD_BEFORE_STOP = re.compile(r"([A-Za-z]+)\.$")
+
+
+@lru_cache(maxsize=1)
+def _abbreviations() -> frozenset[str]:
+    from pysbd.lang.english import English
+
+    a = English.Abbreviation
+    return frozenset(x.lower() for x in (*a.ABBREVIATIONS, *a.PREPOSITIVE_ABBREVIATIONS, *a.NUMBER_ABBREVIATIONS))
+
+
+def plain_sentences(chunk: str) -> list[str] | None:
+    """The sentences of a plainly punctuated text (see the module doc), or None when pysbd is needed."""
+    if _NOT_PLAIN.search(chunk):
+        return None
+    pieces = _PLAIN_CUT.split(chunk)
+    for p in pieces[:-1]:
+        if p.endswith("."):
+            m = _WORD_BEFORE_STOP.search(p)
+            if not m or len(m.group(1)) < 2 or m.group(1).lower() in _abbreviations():
+                return None
+    return pieces
+
+
 def _pysbd_spans(text: str, s: int, e: int, mask_quotes: bool = False) -> list[tuple[int, int]]:
     """pysbd sentences of text[s:e] as absolute spans; line breaks (and optionally quotes) masked."""
     chunk = text[s:e].replace("\n", " ")
     if mask_quotes:
         chunk = re.sub(f"[{OPEN_QUOTES}{CLOSE_QUOTES}]", " ", chunk)
+    pieces = plain_sentences(chunk)
     out, cursor = [], 0
-    for piece in _segmenter().segment(chunk):
+    for piece in pieces if pieces is not None else _segmenter().segment(chunk):
         piece = piece.strip()
         if not piece:
             continue

@@ -1,0 +1,44 @@
+"""Step 3 of the seed study: the measures, emphasis and framing, for every source x theme.
+
+Scores each sentence (tone, frame dimensions, voice), then computes emphasis (shares, CIs, the
+test), emphasis over time, distinctive terms, tone, frames, voices, exemplars, contrasts and
+notes, and writes the whole study with its full manifest, exactly as `framescope run` does.
+
+    python research/03_measures.py [--out artifacts/seed]
+"""
+import argparse
+import os
+import time
+from pathlib import Path
+
+from framescope.artifacts import read_manifest, read_table
+from framescope.config import REPO_ROOT, RunConfig
+from framescope.embed import get_embedder, sentence_vectors
+from framescope.pipeline import finish_study, load_inputs, sentence_measures
+from framescope.themes import ThemeModel
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--out", type=Path, default=REPO_ROOT / "artifacts" / "seed")
+out = parser.parse_args().out.resolve()
+os.chdir(REPO_ROOT)  # the seed config's relative paths (inputs, codebook, out) are the repository's
+manifest = read_manifest(out)
+cfg = RunConfig.model_validate(manifest["config"])
+inputs, codebook, codebook_path, frames = load_inputs(cfg)
+documents, sentences = read_table(out, "documents"), read_table(out, "sentences")
+sentences = sentences.drop(columns=[c for c in sentences if c in ("tone", "frame", "voice") or c.startswith("frame_")])
+embedder = get_embedder(cfg.embed)
+vectors = sentence_vectors(sentences, embedder, cfg.embed)  # from the embedding cache of step 2
+timings = manifest["timings"]
+
+t0 = time.perf_counter()
+sentences = sentence_measures(sentences, vectors, embedder, frames)
+timings["sentence measures"] = round(time.perf_counter() - t0, 3)
+
+finish_study(cfg, documents=documents, sentences=sentences, vectors=vectors, themes=read_table(out, "themes"),
+             model=ThemeModel.load(out / "model"), notes=manifest["notes"], frames=frames, embedder=embedder,
+             inputs=inputs, codebook_path=codebook_path, timings=timings, report=lambda stage, frac: None,
+             started=manifest["started_at"])
+
+emphasis = read_table(out, "emphasis")
+print(emphasis.pivot(index="theme", columns="source", values="share").round(3).to_string())
+print(f"test: chi2={emphasis['chi2'].iloc[0]:.1f}, permutation p={emphasis['p_value'].iloc[0]:.4f}")

@@ -1,0 +1,20 @@
+"""The Streamlit app: thin pages over a study's artifact tables and framescope's stage functions.
+
+`app.py` (repository root) builds the navigation and the shared sidebar; each page is a short
+script in this folder. The importable modules here hold no analysis, only display helpers:
+
+- `study`     which study is open, the cached tables, the sources the user selected;
+- `palette`   one source -> colour mapping and the chart styling shared by all pages;
+- `display`   labels, number formats and safe (escaped) Markdown with highlighted matches;
+- `findings`  the Overview's headline sentences, phrased from the emphasis and tone tables;
+- `uploads`   checks and stores an uploaded corpus (extension, content, size, ZIP members);
+- `edits`     theme edits (rename, merge, move) written to the study's codebook and re-applied.
+"""
+from pathlib import Path
+
+PAGES_DIR = Path(__file__).resolve().parent
+
+
+def page_file(name: str) -> str:
+    """The script of a page, for `st.Page`, `st.page_link` and `st.switch_page`."""
+    return str(PAGES_DIR / f"{name}.py")

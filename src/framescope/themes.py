@@ -1,0 +1,342 @@
+"""Theme model: a theme for every body sentence, named from the codebook or discovered.
+
+1. Named themes (codebook). Each theme's *prototype* is the mean embedding of its label,
+   description and seed phrases. A sentence's evidence for a theme is
+   ``(1 - phrase_weight) * cos(in-context sentence vector, prototype)
+   + phrase_weight * max cos(clause of the sentence, seed phrase)``: the first part asks
+   "is the sentence about this?", the second "does it say one of the codebook's phrases, in any
+   wording?". The best theme is assigned when its evidence reaches ``similarity_threshold``.
+2. Discovered topics. The other body sentences are clustered with UMAP + HDBSCAN (parameters
+   adapt to their number) into ``topic_<n>`` (largest first). HDBSCAN outliers join the most
+   similar topic if they are as close to it as its own members are; else they are `unassigned`.
+3. Edits from the codebook (merge, move, rename) are applied last, so an edited study reproduces.
+
+Only body sentences are themed: captions, trailers and headings get ``theme`` None and NaN
+score and coordinates. See docs/themes.md for the measurements behind the defaults.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from framescope.codebook import UNASSIGNED, Codebook, load_codebook  # noqa: F401  (re-exported)
+from framescope.config import ThemeConfig
+from framescope.embed import _normalise, cached_encode, embedding_texts
+from framescope.errors import InputError
+from framescope.theme_discovery import (
+    MAX_ANCHORS, centroids, cluster_params, cluster_sentences, interpolate_xy, layout_2d,
+    nearest_topic, order_topics, theme_keywords, topic_floors, topic_label,
+)
+
+# Evidence threshold per embedding backend, calibrated on the seed corpus (docs/themes.md).
+CALIBRATED_THRESHOLD = {"minilm": 0.45, "wordllama": 0.3, "tfidf": 0.1}
+DEFAULT_THRESHOLD = 0.45
+THEME_COLUMNS = ["theme", "label", "keywords", "n_sentences", "named", "description"]
+_CLAUSE_SPLIT = re.compile(r"[;:—–()“”\"]|, (?:and |but |while |which |as |where )?")
+
+
+def clauses(text: str) -> list[str]:
+    """A sentence's clauses (split at ; : dashes, brackets, quotes and clause commas)."""
+    parts = [p.strip(" ’'\u2018") for p in _CLAUSE_SPLIT.split(text)]
+    parts = [p for p in parts if len(p.split()) >= 2]
+    return parts if len(parts) > 1 else [text]  # one clause: the sentence itself (a cache hit)
+
+
+class ThemeModel:
+    """sklearn-style theme model. ``fit`` sets ``assign_``, ``themes_``, ``notes_``."""
+
+    def __init__(self, cfg: ThemeConfig | None = None):
+        self.cfg = cfg or ThemeConfig()
+
+    # ------------------------------------------------------------------ named-theme evidence
+    def named_evidence(self, sentences: pd.DataFrame, vectors: np.ndarray, codebook: Codebook,
+                       embedder) -> pd.DataFrame:
+        """Evidence of every sentence for every named theme (rows as ``sentences``, one column
+        per theme key): the quantity compared with ``similarity_threshold``."""
+        sentences, vectors = _check_inputs(sentences, vectors)
+        self.theme_keys_ = np.array(codebook.keys, dtype=object)
+        self._encode_codebook(codebook, embedder)
+        z = self._named_evidence(sentences, vectors, embedder)
+        return pd.DataFrame(z, columns=list(self.theme_keys_), index=sentences.index)
+
+    def _named_evidence(self, sentences: pd.DataFrame, vectors: np.ndarray, embedder) -> np.ndarray:
+        if len(self.theme_keys_) == 0 or len(vectors) == 0:
+            return np.zeros((len(vectors), len(self.theme_keys_)), dtype=np.float32)
+        score = vectors @ self.prototypes_.T
+        w = self.cfg.phrase_weight
+        if w > 0 and len(self.phrase_vectors_):
+            texts = embedding_texts(sentences)
+            parts = [clauses(t) for t in texts]
+            flat = [c for p in parts for c in p]
+            cv = cached_encode(flat, embedder)
+            sims = cv @ self.phrase_vectors_.T  # clause x phrase
+            per_theme = np.full((len(flat), len(self.theme_keys_)), -1.0, dtype=np.float32)
+            for k in range(len(self.theme_keys_)):
+                cols = self.phrase_theme_ == k
+                if cols.any():
+                    per_theme[:, k] = sims[:, cols].max(1)
+            owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+            phrase = np.full((len(parts), len(self.theme_keys_)), -1.0, dtype=np.float32)
+            np.maximum.at(phrase, owner, per_theme)
+            has = (self.phrase_theme_[None, :] == np.arange(len(self.theme_keys_))[:, None]).any(1)
+            phrase = np.where(has[None, :], phrase, score)  # a theme without seed phrases
+            score = (1 - w) * score + w * phrase
+        return score.astype(np.float32)
+
+    def _threshold(self, embedder) -> float:
+        if self.cfg.similarity_threshold is not None:
+            return float(self.cfg.similarity_threshold)
+        name = getattr(embedder, "name", "") if embedder is not None else ""
+        if name not in CALIBRATED_THRESHOLD and len(self.theme_keys_):
+            self.notes_.append(
+                f"similarity threshold {DEFAULT_THRESHOLD} was calibrated for minilm, not for "
+                f"'{name}': check named themes with `framescope evaluate` and set themes.similarity_threshold")
+        return CALIBRATED_THRESHOLD.get(name, DEFAULT_THRESHOLD)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, sentences: pd.DataFrame, vectors: np.ndarray, codebook: Codebook | None = None,
+            embedder=None) -> "ThemeModel":
+        cfg = self.cfg
+        sentences, vectors = _check_inputs(sentences, vectors)
+        self.notes_: list[str] = []
+        codebook = codebook or Codebook()
+        if codebook.themes and embedder is None:
+            raise InputError("named themes need the embedder that made the vectors: fit(..., embedder)")
+        body = sentences["is_body"].fillna(False).astype(bool).to_numpy()
+        bidx = np.flatnonzero(body)
+        V = vectors[bidx]
+        self.codebook_ = codebook
+        self.theme_keys_ = np.array(codebook.keys, dtype=object)
+        self._encode_codebook(codebook, embedder)
+        self.embedder_name_ = getattr(embedder, "name", None)
+        self.embedder_id_ = getattr(embedder, "model_id", None)
+        self.embedder_sha_ = getattr(embedder, "weights_sha256", None)
+        self.threshold_ = self._threshold(embedder)
+
+        # 1. named themes
+        Z = self._named_evidence(sentences.iloc[bidx], V, embedder)
+        best = Z.argmax(1) if Z.shape[1] else np.zeros(len(V), int)
+        best_score = Z.max(1) if Z.shape[1] else np.full(len(V), -np.inf)
+        named = best_score >= self.threshold_
+        theme = np.where(named, self.theme_keys_[best] if Z.shape[1] else "", UNASSIGNED).astype(object)
+        score = np.where(named, best_score, np.nan).astype(np.float32)
+
+        self.named_centroids_ = np.zeros((len(self.theme_keys_), V.shape[1]), dtype=np.float32)
+        for k, key in enumerate(self.theme_keys_):
+            if np.any(theme == key):
+                self.named_centroids_[k] = _normalise(V[theme == key].mean(0, keepdims=True))[0]
+
+        # 2. discovered topics among the rest
+        rest = np.flatnonzero(~named)
+        self.topic_centroids_ = np.zeros((0, V.shape[1] if V.ndim == 2 else 0), dtype=np.float32)
+        self.topic_floors_ = np.zeros(0, dtype=np.float32)
+        if len(bidx) < cfg.min_sentences_for_clustering:
+            if len(rest):
+                self.notes_.append(
+                    f"codebook-only themes: {len(bidx)} body sentences is below min_sentences_for_clustering="
+                    f"{cfg.min_sentences_for_clustering}, so no topics were discovered; "
+                    f"{len(rest)} sentences that fit no named theme are 'unassigned'")
+        elif len(rest):
+            self._discover(V, rest, theme, score)
+
+        # 3. edits
+        ids = sentences["sentence_id"].to_numpy()[bidx]
+        theme, score = self._apply_edits(theme, score, ids, Z)
+        if len(bidx):
+            share = float(np.mean(theme == UNASSIGNED))
+            if share > 0.10:
+                self.notes_.append(f"{share:.0%} of body sentences fit no theme and are 'unassigned'")
+        for k in self.theme_keys_:
+            if not np.any(theme == k):
+                self.notes_.append(f"named theme '{k}' matched no sentence")
+
+        # 4. themes table, map coordinates, assignments
+        self.themes_ = self._themes_table(sentences.iloc[bidx], V, theme, embedder)
+        self._fit_layout(V)
+        xy = np.full((len(sentences), 2), np.nan, dtype=np.float32)
+        xy[bidx] = self.anchor_xy_ if len(self.anchor_xy_) == len(bidx) else interpolate_xy(
+            V, self.anchor_vectors_, self.anchor_xy_)
+        self.assign_ = _assign_frame(sentences, bidx, theme, score, xy)
+        return self
+
+    def _encode_codebook(self, codebook: Codebook, embedder) -> None:
+        dim = getattr(embedder, "dim", 0) if embedder is not None else 0
+        if not codebook.themes:
+            self.prototypes_ = np.zeros((0, dim), dtype=np.float32)
+            self.phrase_vectors_ = np.zeros((0, dim), dtype=np.float32)
+            self.phrase_theme_ = np.zeros(0, dtype=np.int32)
+            return
+        protos, phrases, owner = [], [], []
+        for k, t in enumerate(codebook.themes):
+            protos.append(_normalise(embedder.encode(t.prototype_texts()).mean(0, keepdims=True))[0])
+            phrases += t.seed_phrases
+            owner += [k] * len(t.seed_phrases)
+        self.prototypes_ = np.stack(protos).astype(np.float32)
+        self.phrase_vectors_ = embedder.encode(phrases) if phrases else np.zeros((0, self.prototypes_.shape[1]), np.float32)
+        self.phrase_theme_ = np.array(owner, dtype=np.int32)
+
+    def _discover(self, V: np.ndarray, rest: np.ndarray, theme: np.ndarray, score: np.ndarray) -> None:
+        cfg = self.cfg
+        mcs, _, _ = cluster_params(len(rest), cfg.min_cluster_size, cfg.n_neighbors)
+        if len(rest) < 2 * mcs:
+            self.notes_.append(f"only {len(rest)} sentences fit no named theme: too few to discover topics; "
+                               "they are 'unassigned'")
+            return
+        fit_idx = rest
+        if cfg.fit_sample and len(rest) > cfg.fit_sample:
+            rng = np.random.default_rng(cfg.seed)
+            fit_idx = np.sort(rng.choice(rest, size=cfg.fit_sample, replace=False))
+            self.notes_.append(f"topics were fitted on a random sample of {cfg.fit_sample} of {len(rest)} "
+                               "sentences; the rest joined their nearest topic")
+        labels = order_topics(cluster_sentences(
+            V[fit_idx], seed=cfg.seed, n_components=cfg.n_components,
+            min_cluster_size=cfg.min_cluster_size, n_neighbors=cfg.n_neighbors))
+        n_topics = int(labels.max()) + 1
+        if n_topics == 0:
+            self.notes_.append("no topics found among the sentences that fit no named theme")
+            return
+        inside = labels >= 0
+        cents = centroids(V[fit_idx][inside], labels[inside], n_topics)
+        self.topic_centroids_ = cents
+        self.topic_floors_ = topic_floors(V[fit_idx][inside], labels[inside], cents)
+        member = np.full(len(V), -2)
+        member[fit_idx] = labels
+        sims = V @ cents.T
+        clustered = np.flatnonzero(member >= 0)
+        theme[clustered] = [f"topic_{t}" for t in member[clustered]]
+        score[clustered] = sims[clustered, member[clustered]]
+        self._compete(V, theme, score, sims)
+        others = np.setdiff1d(rest, clustered)
+        if len(others):
+            near, s = nearest_topic(V[others], cents, self.topic_floors_) if cfg.reduce_outliers else (
+                np.full(len(others), -1), np.full(len(others), np.nan))
+            ok = near >= 0
+            theme[others[ok]] = [f"topic_{t}" for t in near[ok]]
+            score[others[ok]] = s[ok]
+
+    def _compete(self, V, theme, score, topic_sims) -> None:
+        """Weakly evidenced named sentences go to a discovered topic they are closer to than to
+        their own theme's sentences (one k-means step with named themes and topics as equals)."""
+        keys = list(self.theme_keys_)
+        margin = self.cfg.compete_margin
+        if margin <= 0 or not keys or topic_sims.shape[1] == 0:
+            return
+        key_idx = {k: i for i, k in enumerate(keys)}
+        weak = np.flatnonzero([t in key_idx for t in theme] & (score < self.threshold_ + margin))
+        if len(weak) == 0:
+            return
+        own = np.einsum("ij,ij->i", V[weak], self.named_centroids_[[key_idx[t] for t in theme[weak]]])
+        best = topic_sims[weak].argmax(1)
+        best_sim = topic_sims[weak, best]
+        move = best_sim > own
+        theme[weak[move]] = [f"topic_{t}" for t in best[move]]
+        score[weak[move]] = best_sim[move]
+
+    # ------------------------------------------------------------------ edits
+    def _apply_edits(self, theme, score, ids, Z):
+        edits = self.codebook_.edits
+        present = set(theme.tolist())
+        self.edit_map_: dict[str, str] = {}
+        for e in [*edits.merge, *[m for m in edits.move if m.from_]]:
+            src, dst = e.from_, e.into
+            src = self.edit_map_.get(src, src)
+            if src not in present:
+                self.notes_.append(f"edit {src} -> {dst} skipped: this run has no theme '{src}'")
+                continue
+            if dst not in present and dst not in set(self.theme_keys_):
+                self.notes_.append(f"edit {src} -> {dst} skipped: this run has no theme '{dst}'")
+                continue
+            theme = np.where(theme == src, dst, theme)
+            for k, v in list(self.edit_map_.items()):
+                if v == src:
+                    self.edit_map_[k] = dst
+            self.edit_map_[src] = dst
+            present = set(theme.tolist())
+        pos = {sid: i for i, sid in enumerate(ids)}
+        keys = list(self.theme_keys_)
+        for m in edits.move:
+            for sid in m.sentences:
+                if sid not in pos:
+                    self.notes_.append(f"edit move {sid} -> {m.into} skipped: no body sentence {sid}")
+                    continue
+                theme[pos[sid]] = m.into
+                score[pos[sid]] = Z[pos[sid], keys.index(m.into)]
+        self.renames_ = dict(edits.rename)
+        return theme, score
+
+    # ------------------------------------------------------------------ outputs
+    def _themes_table(self, body: pd.DataFrame, V, theme, embedder) -> pd.DataFrame:
+        assigned = theme != UNASSIGNED
+        texts = body["text"].astype(str).to_numpy()
+        encode = (lambda ws: cached_encode(ws, embedder)) if embedder is not None else None
+        kw = theme_keywords(list(texts[assigned]), list(theme[assigned]), V[assigned], encode) \
+            if assigned.any() else {}
+        counts = pd.Series(theme).value_counts()
+        rows = []
+        for t in self.codebook_.themes:
+            rows.append(dict(theme=t.key, label=t.label, keywords=kw.get(t.key, []),
+                             n_sentences=int(counts.get(t.key, 0)), named=True, description=t.description))
+        topics = sorted((k for k in counts.index if k.startswith("topic_")), key=lambda k: int(k.split("_")[1]))
+        for k in topics:
+            words = kw.get(k, [])
+            rows.append(dict(theme=k, label=topic_label(words), keywords=words, n_sentences=int(counts[k]),
+                             named=False, description="Discovered topic (UMAP + HDBSCAN); label from its keywords."))
+        if counts.get(UNASSIGNED, 0):
+            rows.append(dict(theme=UNASSIGNED, label="Unassigned", keywords=[], n_sentences=int(counts[UNASSIGNED]),
+                             named=False, description="Body sentences that fit no named theme and no discovered topic."))
+        df = pd.DataFrame(rows, columns=THEME_COLUMNS)
+        for key, label in self.renames_.items():
+            if key in set(df["theme"]):
+                df.loc[df["theme"] == key, "label"] = label
+            else:
+                self.notes_.append(f"edit rename {key} skipped: this run has no theme '{key}'")
+        return df
+
+    def _fit_layout(self, V: np.ndarray) -> None:
+        n = len(V)
+        idx = np.arange(n)
+        if n > MAX_ANCHORS:
+            idx = np.sort(np.random.default_rng(self.cfg.seed).choice(n, MAX_ANCHORS, replace=False))
+        self.anchor_vectors_ = V[idx].astype(np.float32)
+        self.anchor_xy_ = layout_2d(self.anchor_vectors_, self.cfg.seed)
+
+    # ------------------------------------------------------------------ transform / io
+    def transform(self, sentences: pd.DataFrame, vectors: np.ndarray, embedder=None) -> pd.DataFrame:
+        """Assign fitted themes to (new) sentences; returns a frame like ``assign_``."""
+        from framescope.theme_model_io import transform
+
+        return transform(self, sentences, vectors, embedder)
+
+    def save(self, path: str | Path) -> Path:
+        from framescope.theme_model_io import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ThemeModel":
+        from framescope.theme_model_io import load
+
+        return load(cls, path)
+
+
+def _check_inputs(sentences: pd.DataFrame, vectors) -> tuple[pd.DataFrame, np.ndarray]:
+    for col in ("sentence_id", "text", "is_body", "doc_id"):
+        if col not in sentences.columns:
+            raise InputError(f"sentences table has no '{col}' column")
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(sentences):
+        raise InputError(f"{len(sentences)} sentences but vectors of shape {vectors.shape}")
+    return sentences.reset_index(drop=True), vectors
+
+
+def _assign_frame(sentences, bidx, theme, score, xy) -> pd.DataFrame:
+    n = len(sentences)
+    th = np.full(n, None, dtype=object)
+    sc = np.full(n, np.nan, dtype=np.float64)
+    th[bidx] = theme
+    sc[bidx] = score
+    return pd.DataFrame({"sentence_id": sentences["sentence_id"].to_numpy(), "theme": th,
+                         "theme_score": sc, "x": xy[:, 0].astype(np.float64), "y": xy[:, 1].astype(np.float64)})

@@ -1,0 +1,169 @@
+"""The app in a real browser: `streamlit run app.py` on loopback, driven by Playwright in Debian's
+Chromium. Every page renders without an exception, charts draw, a CSV upload runs a study.
+Screenshots land in tests/output/screenshots/ (look at them)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_server import CHROMIUM, CHROMIUM_ARGS, READY, start  # noqa: E402
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "tests" / "output" / "screenshots"
+COMMITTED_SEED = ROOT / "artifacts" / "seed"
+PAGES = {"overview": "", "themes": "themes", "emphasis": "emphasis", "framing": "framing",
+         "sentences": "sentences", "corpus": "corpus", "export": "export"}
+CORPUS_CSV = (
+    "outlet,published,headline,body\n"
+    'Harbor Courier,2024-01-15,Seawall,"The city council approved a new seawall to protect the harbor from rising '
+    'seas. Engineers said the wall will be finished before the winter storms. Residents welcomed the plan."\n'
+    'Harbor Courier,2024-02-15,Fishing,"Fishing crews reported record catches this spring. The cooperative said '
+    'prices at the dock rose sharply. Young crews are joining the fleet again."\n'
+    'Valley Ledger,2024-01-20,Drought,"Farmers in the valley face a second dry summer. The irrigation board cut '
+    'water allocations by a third. Growers warned that orchards could be lost."\n'
+    'Valley Ledger,2024-02-20,Rail,"A new rail line will link the valley to the port by 2027. Officials said '
+    'freight costs would fall. Critics argued the route cuts through protected wetlands."\n'
+    '"Gazette <img src=x onerror=alert(3)>",2024-03-01,"<b>Hostile</b>","Markets fell <script>alert(1)</script> '
+    'sharply on Monday. Traders blamed <img src=x onerror=alert(2)> the rate decision. Bonds rallied :red[late]."\n'
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    """A real streamlit server on a copy of the seed study; stopped by PID at the end."""
+    source = COMMITTED_SEED if (COMMITTED_SEED / "manifest.json").is_file() else request.getfixturevalue("seed_study")
+    study = tmp_path_factory.mktemp("browser") / "seed"
+    shutil.copytree(source, study, ignore=shutil.ignore_patterns(".*"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    scratch = tmp_path_factory.mktemp("sessions")  # the app's per-session folders
+    srv = start(study, SHOTS.parent / "streamlit-server.log", env={"TMPDIR": str(scratch)})
+    yield srv
+    srv.stop()
+    assert srv.proc.poll() is not None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("FRAMESCOPE_REQUIRE_BROWSER"):
+            pytest.fail(f"FRAMESCOPE_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
+        pytest.skip(f"no {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+def settle(pg, timeout: float = 120_000) -> None:
+    pg.wait_for_selector(READY, timeout=timeout)
+    pg.wait_for_timeout(700)  # let Plotly finish drawing
+    pg.wait_for_selector(READY, timeout=timeout)
+
+
+def shoot(pg, name: str) -> Path:
+    """A screenshot of the whole page (Streamlit scrolls inside stMain, so grow the viewport)."""
+    height = pg.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    pg.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 12_000)})
+    pg.wait_for_timeout(500)
+    path = SHOTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+    return path
+
+
+def test_every_page_renders_in_chromium(server, page):
+    for name, url in PAGES.items():
+        page.goto(f"{server.url}/{url}")
+        settle(page)
+        assert page.locator("[data-testid='stException']").count() == 0, name
+        assert page.locator("h1").first.inner_text().strip().lower() == name, name
+        if name in ("emphasis", "framing", "themes"):
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+            assert page.locator(".js-plotly-plot").count() >= (3 if name == "emphasis" else 1), name
+        assert shoot(page, name).stat().st_size > 10_000
+    page.goto(f"{server.url}/overview")
+    settle(page)
+    assert "Climate change" in page.locator("[data-testid='stMain']").inner_text()
+
+
+def test_sentence_search_and_document_link(server, page):
+    page.goto(f"{server.url}/sentences")
+    settle(page)
+    box = page.get_by_role("textbox", name="Search")
+    box.fill("border")
+    box.press("Enter")
+    settle(page)
+    main = page.locator("[data-testid='stMain']")
+    assert re.search(r"\d+ of \d+ sentences match", main.inner_text())
+    marks = page.locator("[data-testid='stMarkdownContainer'] strong")
+    assert any("border" in marks.nth(i).inner_text().lower() for i in range(min(marks.count(), 20)))
+    shoot(page, "sentences-search")
+    page.get_by_text("Show in its document").first.click()
+    settle(page)
+    assert page.locator("h1").first.inner_text().strip() == "Document"
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "in its paragraph" in main.inner_text()
+    shoot(page, "document")
+
+
+def test_csv_upload_runs_a_study(server, page, tmp_path):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    csv = tmp_path / "two_papers.csv"
+    csv.write_text(CORPUS_CSV, encoding="utf-8")
+    page.goto(f"{server.url}/corpus")
+    settle(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(csv))
+    settle(page)
+    page.wait_for_selector("text=Text column", timeout=30_000)
+    main = page.locator("[data-testid='stMain']")
+    page.get_by_role("button", name="Run the study").click()
+    page.wait_for_selector("text=is ready and open", timeout=600_000)
+    settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    shoot(page, "corpus-after-run")
+    page.get_by_role("link", name="Go to the Overview").click()
+    settle(page)
+    text = main.inner_text()
+    assert "Harbor Courier" in text and "Valley Ledger" in text
+    assert page.locator("[data-testid='stException']").count() == 0
+    shoot(page, "overview-uploaded")
+    page.get_by_role("link", name="Sentences").first.click()  # hostile corpus text shows literally
+    settle(page)
+    text = main.inner_text()
+    assert "<script>alert(1)</script>" in text and "<img src=x onerror=alert(2)>" in text
+    assert ":red[late]" in text
+    assert page.locator("[data-testid='stMain'] script, [data-testid='stMain'] img[src='x']").count() == 0
+    for name in ("Themes", "Emphasis", "Framing"):
+        page.get_by_role("link", name=name).first.click()
+        settle(page)
+        assert page.locator("[data-testid='stException']").count() == 0, name
+    assert dialogs == []
+    page.get_by_role("link", name="Corpus").first.click()  # same session: a bad upload keeps the study
+    settle(page)
+    bad = tmp_path / "photo.txt"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(bad))
+    settle(page)
+    assert "looks like an image" in main.inner_text()
+    assert "The open study is unchanged" in main.inner_text()
+    sidebar = page.locator("[data-testid='stSidebar']").inner_text()
+    assert "Harbor Courier" in sidebar and "Valley Ledger" in sidebar, sidebar  # the uploaded study is open
+    shoot(page, "corpus-bad-upload")
