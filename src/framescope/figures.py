@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from framescope.artifacts import read_table
+from framescope.artifacts import read_manifest, read_table
 
 WIDTH = 680  # px: fits an A4/Letter page at ordinary margins, so figures print uncut
 PALETTE = ("#1b6ca8", "#d1495b", "#2a9d8f", "#e9a03b", "#6a4c93", "#577590", "#8d6e63", "#43aa8b")
@@ -174,9 +174,10 @@ def save_figures(study: str | Path, out_dir: str | Path | None = None,
     sources = source_order(docs, emphasis, tone)
     drawn = {}
     if not emphasis.empty:
-        drawn["emphasis_heatmap"] = _mpl_heatmap(plt, emphasis, themes, sources)
+        min_cell = read_manifest(study).get("config", {}).get("measures", {}).get("min_cell", 5)
+        drawn["emphasis_heatmap"] = _mpl_heatmap(plt, emphasis, themes, sources, min_cell)
         drawn["emphasis_ci"] = _mpl_dots(plt, emphasis, themes, sources, "share",
-                                         "share of the source's body sentences", (0, None), percent=True)
+                                         "share of the source's body sentences", (-0.02, None), percent=True)
     if not tone.empty:
         drawn["tone_ci"] = _mpl_dots(plt, tone, themes, sources, "mean", "mean tone (VADER compound)", (-1.05, 1.05))
     paths = []
@@ -191,7 +192,7 @@ def save_figures(study: str | Path, out_dir: str | Path | None = None,
     return paths
 
 
-def _mpl_heatmap(plt, emphasis: pd.DataFrame, themes: pd.DataFrame, sources: list[str]):
+def _mpl_heatmap(plt, emphasis: pd.DataFrame, themes: pd.DataFrame, sources: list[str], min_cell: int = 5):
     labels = theme_labels(themes)
     rows, cols = theme_order(themes, emphasis), [s for s in sources if s in set(emphasis["source"])]
     grid = emphasis.pivot_table(index="theme", columns="source", values="share", aggfunc="first")
@@ -203,11 +204,12 @@ def _mpl_heatmap(plt, emphasis: pd.DataFrame, themes: pd.DataFrame, sources: lis
     for i in range(len(rows)):
         for j in range(len(cols)):
             v = grid.iat[i, j]
-            ax.text(j, i, f"{v:.0%}\nn={n.iat[i, j]}", ha="center", va="center", fontsize=8,
+            k = n.iat[i, j]
+            ax.text(j, i, f"{v:.0%}\nn={k}{'†' if 0 < k < min_cell else ''}", ha="center", va="center", fontsize=8,
                     color="white" if v > 0.55 else "black")
     ax.set_xticks(range(len(cols)), cols, rotation=20, ha="right")
     ax.set_yticks(range(len(rows)), [textwrap.fill(labels.get(t, t), 30) for t in rows])
-    ax.set_title("Share of each source's body sentences per theme", fontsize=10, loc="left")
+    ax.set_title(f"Share of each source's body sentences per theme († 1–{min_cell - 1} sentences)", fontsize=10, loc="left")
     fig.colorbar(im, ax=ax, label="% of source", fraction=0.04)
     return fig
 
@@ -238,6 +240,5 @@ def _mpl_dots(plt, table: pd.DataFrame, themes: pd.DataFrame, sources: list[str]
         ax.axvline(0, color="#888", lw=0.8)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.4 / max(1, len(rows))),
-              ncol=min(4, len(sources)), frameon=False, fontsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(4, len(sources)), frameon=False, fontsize=8)
     return fig

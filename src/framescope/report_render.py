@@ -59,7 +59,7 @@ class Section:
 
 Block = Heading | Text | Table | Figure | Quote
 
-_NUMERIC = re.compile(r"^[−+\-]?(\d[\d,]*)?(\.\d+)?(%|e[−+\-]?\d+)?( \[.*\])?( ?[†*])?$|^\[[^\]]*\]$|^—$")
+_NUMERIC = re.compile(r"^[−+\-]?(\d[\d,]*)?(\.\d+)?(%|e[−+\-]?\d+)?( \[.*\])?( ?[†*])?$|^\[[^\]]*\]$")
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
        "img-src data: blob:; font-src data:")
 
@@ -114,7 +114,7 @@ def _esc(text: object) -> str:
 
 
 def _is_numeric(col: pd.Series) -> bool:
-    vals = [str(v) for v in col if str(v) not in ("", "nan")]
+    vals = [str(v) for v in col if str(v) not in ("", "nan", "—")]
     return bool(vals) and all(_NUMERIC.match(v) for v in vals)
 
 
@@ -217,5 +217,5 @@ def _block_md(b: Block) -> list[str]:
         lines = ["| " + " | ".join(md_escape(c) for c in df.columns) + " |",
                  "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"]
         lines += ["| " + " | ".join(md_escape(v) for v in r) + " |" for r in df.itertuples(index=False, name=None)]
-        return lines + ([f"", f"*Table: {md_escape(b.caption)}*"] if b.caption else [])
+        return lines + (["", f"*Table: {md_escape(b.caption)}*"] if b.caption else [])
     raise TypeError(f"unknown report block {type(b).__name__}")
