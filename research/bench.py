@@ -22,7 +22,9 @@ both tools see the same sentences. Corpora (``--sizes``):
   Testament``/``New Testament``), else the addresses alone; the table says how many sentences;
 - ``1m``: the ``100k`` corpus repeated until it holds 1,000,000 body sentences (each copy's
   documents are told apart by a first line ``Copy k``), run with wordllama and the embedding
-  cache off, so every sentence is really embedded. A scaling run, not a new text.
+  cache off, so every sentence is really embedded. A scaling run, not a new text. Contrast pairs
+  are left out of it: ``exemplars.contrasts_table`` holds a dense similarity matrix per theme and
+  source pair (18 GB peak at 100k), which cannot fit at 1M (see docs/performance.md).
 
 framescope runs use ``themes.fit_sample = 20000`` (UMAP/HDBSCAN fitted on a 20k-sentence
 sample of whole documents; every other sentence assigned by the fitted model).
@@ -113,7 +115,7 @@ def prepare_corpus(size: str, work: Path) -> tuple[Path, Path]:
         inp = ROOT / "seeds" / "corpus"
     else:
         inp = table
-    if not sents.exists():
+    if not sents.exists() and not (size == "1m" and table.exists()):
         folder.mkdir(parents=True, exist_ok=True)
         if size == "10k":
             docs = _sotu_documents().iloc[::-1]
@@ -130,6 +132,8 @@ def prepare_corpus(size: str, work: Path) -> tuple[Path, Path]:
             copies = -(-SIZES["1m"] // n_base)
             parts = [docs.assign(text=f"Copy {k}\n\n" + docs["text"]) for k in range(copies)]
             pd.concat(parts, ignore_index=True).to_parquet(table, index=False)
+        if size == "1m":  # only framescope runs on it: no separate ingest needed
+            return inp, sents
         cfg = IngestConfig(max_file_mb=4000)
         documents = load_documents([str(inp)], cfg)
         sentence_table(documents).to_parquet(sents, index=False)
@@ -146,6 +150,14 @@ def _usage() -> dict:
 def child_framescope(spec: dict) -> dict:
     from framescope.config import RunConfig
     from framescope.pipeline import run
+
+    if spec.get("no_contrasts"):
+        # contrasts_table builds a dense |A| x |B| similarity matrix per theme and source pair
+        # (18 GB at 100k sentences): the 1M scaling run leaves contrast pairs out, all else runs.
+        import framescope.framing
+        from framescope.exemplars import CONTRAST_COLUMNS, _empty
+
+        framescope.framing.contrasts_table = lambda *a, **k: _empty(CONTRAST_COLUMNS)
 
     data = {"inputs": [spec["input"]], "out": spec["out"],
             "ingest": {"max_file_mb": 4000},
@@ -258,7 +270,7 @@ def run_config(size: str, config: str, work: Path) -> dict:
     else:
         spec = {"kind": "framescope", "input": str(inp), "out": str(work / "studies" / f"{size}-{config}"),
                 "embedder": embedder, "codebook": str(ROOT / "seeds" / "codebook.yaml") if size == "seed" else None,
-                "inproc": config == "fs-inproc", "cache": size != "1m"}
+                "inproc": config == "fs-inproc", "cache": size != "1m", "no_contrasts": size == "1m"}
     env = dict(os.environ, FRAMESCOPE_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                TOKENIZERS_PARALLELISM="false")
     load_before = os.getloadavg()[0]
@@ -275,7 +287,7 @@ def run_config(size: str, config: str, work: Path) -> dict:
             "fs-cold": "new process, empty embedding cache", "bertopic": f"outliers {res.get('outliers')}",
             "bertopic-noembed": f"stock BERTopic without its embedding step (vectors given); outliers {res.get('outliers')}",
             "minilm-rate": f"MiniLM alone on a {res['stages'].get('sample')}-sentence sample; wall_s is the sample's",
-            "fs-wordllama": "new process, empty cache" + (", cache off" if size == "1m" else "")}[config]
+            "fs-wordllama": "new process, empty cache" + (", cache off, no contrast pairs" if size == "1m" else "")}[config]
     return {"corpus": size, "config": config, "embedder": embedder, "n_documents": res.get("n_documents"),
             "n_sentences": res["n_sentences"], "n_sources": res["n_sources"], "wall_s": round(wall, 1),
             "cpu_s": res["cpu_s"], "peak_rss_mb": res["peak_rss_mb"],

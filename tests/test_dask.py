@@ -113,3 +113,31 @@ def test_unreachable_scheduler_is_a_bad_input(corpus, tmp_path):
 
     with pytest.raises(InputError, match="cannot reach the dask scheduler"):
         run(_config(corpus, tmp_path / "x", engine="dask", scheduler="tcp://127.0.0.1:9"))
+
+
+def test_partitions_cover_every_document_once_in_order():
+    import numpy as np
+
+    from framescope.pipeline import partition_bounds
+
+    rng = np.random.default_rng(1)
+    for n, parts in [(1, 4), (7, 3), (50, 8), (50, 200)]:
+        chars = rng.integers(1, 5000, size=n)
+        bounds = partition_bounds(chars, parts)
+        assert bounds[0][0] == 0 and bounds[-1][1] == n
+        assert all(a < b for a, b in bounds) and all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:]))
+        assert 1 <= len(bounds) <= min(parts, n)
+        sizes = [chars[a:b].sum() for a, b in bounds]  # about equal: no part over its share by more than a document
+        assert max(sizes) <= chars.sum() / len(bounds) + chars.max()
+
+
+def test_fit_sample_is_whole_documents_seeded_and_large_enough():
+    from framescope.pipeline import fit_sample_documents
+
+    body = pd.Series([30, 5, 0, 120, 40, 8, 60], index=[f"d{i}" for i in range(7)])
+    assert fit_sample_documents(body, None, 42) == list(body.index)
+    assert fit_sample_documents(body, 10_000, 42) == list(body.index)
+    picked = fit_sample_documents(body, 100, 42)
+    assert picked == fit_sample_documents(body, 100, 42) == sorted(picked)
+    assert body[picked].sum() >= 100 and len(picked) < len(body)
+    assert fit_sample_documents(body, 100, 7) != picked or len(picked) == len(body)

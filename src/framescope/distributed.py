@@ -124,8 +124,15 @@ def _client(cfg: RunConfig):
         except (OSError, TimeoutError) as e:
             raise InputError(f"cannot reach the dask scheduler at {cfg.scheduler}: {e}") from None
     n = max(1, min(os.cpu_count() or 1, 8))
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
+    quiet = "DASK_LOGGING__DISTRIBUTED" not in os.environ
+    if quiet:  # the worker processes read their log level from the environment they inherit
+        os.environ["DASK_LOGGING__DISTRIBUTED"] = "error"
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, silence_logs=logging.ERROR)
+    finally:
+        if quiet:
+            del os.environ["DASK_LOGGING__DISTRIBUTED"]
     return Client(cluster), cluster
 
 
@@ -151,6 +158,11 @@ def run_dask(cfg: RunConfig, progress=False) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=given or out.parent, prefix=f".{out.name}.staging-dask-"))
     client, cluster = None, None
+    import distributed  # noqa: F401  (configures its loggers on import: set their level after)
+
+    dlog = logging.getLogger("distributed")
+    dlog_level = dlog.level
+    dlog.setLevel(logging.WARNING if progress else logging.ERROR)  # its INFO chatter is not ours
     try:
         with timed(timings, "ingest", report):
             inputs, codebook, codebook_path, frames = load_inputs(cfg)
@@ -200,5 +212,6 @@ def run_dask(cfg: RunConfig, progress=False) -> Path:
             client.close()
         if cluster is not None:
             cluster.close()
+        dlog.setLevel(dlog_level)
         if not os.environ.get("FRAMESCOPE_KEEP_PARTITIONS"):
             shutil.rmtree(work, ignore_errors=True)

@@ -17,11 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from framescope.artifacts import read_manifest, read_table
 
 WIDTH = 680  # px: fits an A4/Letter page at ordinary margins, so figures print uncut
-PALETTE = ("#1b6ca8", "#d1495b", "#2a9d8f", "#e9a03b", "#6a4c93", "#577590", "#8d6e63", "#43aa8b")
+# Okabe–Ito (safe with the common colour-vision deficiencies), then plotly's Dark24. The app uses
+# the same rule (framescope.app.palette), so a source has one colour in the app and the report.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+PALETTE = OKABE_ITO + tuple(qualitative.Dark24)
 UNASSIGNED = "unassigned"
 
 
@@ -55,7 +59,8 @@ def source_order(*tables: pd.DataFrame) -> list[str]:
 
 
 def source_colors(sources: list[str]) -> dict[str, str]:
-    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(sources)}
+    """source -> colour, stable: the i-th source in sorted order gets the i-th colour."""
+    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(sorted(sources))}
 
 
 def _plain(text: object) -> str:
@@ -108,7 +113,7 @@ def _ci_dots(table: pd.DataFrame, themes: pd.DataFrame, value: str, fmt: str, ti
     labels = theme_labels(themes)
     rows = [t for t in theme_order(themes, table) if t in set(table["theme"])] if not table.empty else []
     sources = sources or source_order(table)
-    colors = source_colors(sources)  # colours follow the corpus order, so a source keeps its colour
+    colors = source_colors(sources)
     fig = go.Figure()
     for s in sources:
         d = table[table["source"] == s].set_index("theme").reindex([t for t in rows if t in set(

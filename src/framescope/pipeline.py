@@ -32,10 +32,9 @@ from framescope.errors import InputError
 log = logging.getLogger("framescope")
 Progress = Callable[[str, float], None]
 STAGES = ("ingest", "embed", "themes", "sentence measures", "emphasis", "framing", "write")
-# numba-compiled modules whose functions are not cached on disk by their authors
-_UNCACHED_NUMBA = ("umap.umap_", "umap.layouts", "umap.distances", "umap.spectral", "umap.utils",
-                   "umap.sparse", "pynndescent.pynndescent_", "pynndescent.distances", "pynndescent.utils",
-                   "pynndescent.sparse", "pynndescent.rp_trees")
+# umap-learn's numba modules: none of their functions asks for numba's disk cache. (pynndescent
+# chooses cache=True or cache=False function by function, so it is left as its authors set it.)
+_UNCACHED_NUMBA = ("umap.umap_", "umap.layouts", "umap.distances", "umap.spectral", "umap.utils", "umap.sparse")
 _numba_cache_on = False
 
 
@@ -63,7 +62,7 @@ def input_hashes(paths: list[Path]) -> dict[str, str]:
 
 
 def enable_numba_cache() -> int:
-    """Let UMAP's (and the rest of pynndescent's) numba functions keep their machine code on disk.
+    """Let UMAP's numba functions keep their machine code on disk.
 
     umap-learn declares its ``@njit`` functions without ``cache=True``, so every new process
     spends ~10 s of CPU compiling them before the first fit. Turning numba's own cache on for
@@ -71,6 +70,8 @@ def enable_numba_cache() -> int:
     cache lives where numba puts it: ``NUMBA_CACHE_DIR`` if set, else ``__pycache__`` beside the
     package (or the user cache folder when that is read-only); it is keyed by source file,
     signature and CPU, so a library upgrade recompiles. hdbscan is Cython: nothing to compile.
+    From 4,096 points UMAP uses pynndescent's NNDescent, which still compiles ~12 s of CPU per
+    process (its functions take the distance function as an argument; see docs/performance.md).
     ``FRAMESCOPE_NUMBA_CACHE=0`` turns this off. Returns the number of functions switched on.
     """
     global _numba_cache_on

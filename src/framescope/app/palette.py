@@ -12,18 +12,13 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.colors import qualitative
 
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-SOURCE_COLOURS = OKABE_ITO + qualitative.Dark24
+from framescope.figures import source_colors as source_colours  # one rule for app and report
+
 THEME_COLOURS = qualitative.T10 + qualitative.Pastel + qualitative.Light24
 UNASSIGNED_COLOUR = "#C8C8C8"
 SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon",
            "triangle-down", "pentagon", "hourglass", "bowtie"]
 FONT = dict(family="Arial, Helvetica, sans-serif", size=13)  # no web font: Plotly measures labels right
-
-
-def source_colours(sources: list[str]) -> dict[str, str]:
-    """source -> colour, stable: the i-th source in sorted order gets the i-th colour."""
-    return {s: SOURCE_COLOURS[i % len(SOURCE_COLOURS)] for i, s in enumerate(sorted(sources))}
 
 
 def source_symbols(sources: list[str]) -> dict[str, str]:
