@@ -124,13 +124,8 @@ def run(
     if scheduler:
         data["scheduler"] = scheduler
     data["ingest"].update(_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb))
-    from framescope.config import RunConfig
-    from pydantic import ValidationError
-    try:
-        cfg = RunConfig.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise InputError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    from framescope.config import RunConfig, validated
+    cfg = validated(RunConfig, data, "run options")
     study = run_pipeline(cfg, progress=not _state["quiet"])
     log.info("study written to %s", study)
 

@@ -20,8 +20,9 @@ import re
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from framescope.config import validated
 from framescope.errors import InputError
 
 UNASSIGNED = "unassigned"
@@ -123,13 +124,7 @@ def parse_codebook(data: object, where: str = "codebook") -> Codebook:
     """Validate a codebook given as a dict (from YAML or JSON)."""
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping with `version` and `themes`")
-    try:
-        return Codebook.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        raise InputError(f"{where}: {loc + ': ' if loc else ''}{msg}") from None
+    return validated(Codebook, data, where)
 
 
 def load_codebook(path: str | Path) -> Codebook:

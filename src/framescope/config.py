@@ -81,6 +81,17 @@ class RunConfig(_Section):
     scheduler: str | None = None
 
 
+def validated(model: type[BaseModel], data: object, where: str) -> BaseModel:
+    """`model.model_validate(data)`, with the first problem as a one-line InputError naming `where`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        raise InputError(f"{where}: {loc + ': ' if loc else ''}{msg}") from None
+
+
 def seed_config() -> RunConfig:
     """The seed study: `seeds/corpus` with `seeds/codebook.yaml` into `artifacts/seed/`."""
     return RunConfig(
@@ -101,9 +112,4 @@ def load_config(path: str | Path) -> RunConfig:
         raise InputError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
     if isinstance(data, dict) and isinstance(data.get("config"), dict):
         data = data["config"]  # a manifest.json
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise InputError(f"config file {p}: {loc}: {err['msg']}") from None
+    return validated(RunConfig, data, f"config file {p}")

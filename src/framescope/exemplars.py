@@ -25,7 +25,7 @@ from framescope.errors import InputError
 EXEMPLAR_COLUMNS = ["theme", "source", "rank", "sentence_id", "text", "score", "tone"]
 CONTRAST_COLUMNS = ["theme", "source_a", "source_b", "sentence_id_a", "sentence_id_b", "text_a", "text_b",
                     "similarity", "tone_a", "tone_b"]
-_MAX_CANDIDATES = 200_000  # pairs examined per source pair (the most similar ones)
+_BLOCK = 1024  # rows of the similarity matrix held in memory at once
 
 
 def _aligned(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> tuple[pd.DataFrame, np.ndarray]:
@@ -72,17 +72,41 @@ def exemplars_table(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureCo
     return pd.DataFrame(rows, columns=EXEMPLAR_COLUMNS)
 
 
-def _greedy_pairs(sim: np.ndarray, same_text: np.ndarray, k: int) -> list[tuple[int, int]]:
-    flat = sim.ravel()
-    m = min(len(flat), _MAX_CANDIDATES)
-    cand = np.argpartition(-flat, m - 1)[:m] if m < len(flat) else np.arange(len(flat))
-    cand = cand[np.lexsort((cand, -np.round(flat[cand], 6)))]
+def _ranked_candidates(va: np.ndarray, vb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (flat index i * len(vb) + j, cosine), most similar first.
+
+    Each row of ``va`` keeps its ``2k + 8`` most similar rows of ``vb``: while fewer than k pairs
+    are chosen, fewer than k columns are used, so the greedy choice over these candidates is the
+    greedy choice over all pairs (the margin covers skipped identical texts). The similarity
+    matrix is built in row blocks, so memory stays bounded on cells of many thousand sentences.
+    """
+    n_b = len(vb)
+    keep = min(n_b, 2 * k + 8)
+    flat, sims = [], []
+    for start in range(0, len(va), _BLOCK):
+        block = va[start:start + _BLOCK] @ vb.T
+        if keep < n_b:
+            top = np.argpartition(-block, keep - 1, axis=1)[:, :keep]
+        else:
+            top = np.broadcast_to(np.arange(n_b), block.shape)
+        rows = np.arange(start, start + len(block))[:, None]
+        flat.append((rows * n_b + top).ravel())
+        sims.append(np.take_along_axis(block, top, axis=1).ravel())
+    flat_idx, sim = np.concatenate(flat), np.concatenate(sims)
+    order = np.lexsort((flat_idx, -np.round(sim, 6)))  # ties: the earlier pair first
+    return flat_idx[order], sim[order]
+
+
+def _greedy_pairs(va: np.ndarray, vb: np.ndarray, ta: np.ndarray, tb: np.ndarray,
+                  k: int) -> list[tuple[int, int, float]]:
+    """Most similar pairs, no sentence twice, identical texts (syndicated copies) skipped."""
     used_a, used_b, out = set(), set(), []
-    for c in cand:
-        i, j = divmod(int(c), sim.shape[1])
-        if i in used_a or j in used_b or same_text[i, j]:
+    flat_idx, sim = _ranked_candidates(va, vb, k)
+    for c, value in zip(flat_idx, sim):
+        i, j = divmod(int(c), len(vb))
+        if i in used_a or j in used_b or ta[i] == tb[j]:
             continue
-        out.append((i, j))
+        out.append((i, j, float(value)))
         used_a.add(i)
         used_b.add(j)
         if len(out) == k:
@@ -93,6 +117,7 @@ def _greedy_pairs(sim: np.ndarray, same_text: np.ndarray, k: int) -> list[tuple[
 def contrasts_table(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> pd.DataFrame:
     """Up to ``cfg.n_contrasts`` most similar cross-source sentence pairs per theme × source pair."""
     body, vectors = _aligned(sentences, vectors, cfg)
+    norm_text = body["text"].astype(str).str.split().str.join(" ").str.lower()
     rows = []
     for theme in theme_order(body["theme"].unique()):
         if theme == UNASSIGNED:  # unassigned sentences share no subject to contrast
@@ -100,14 +125,13 @@ def contrasts_table(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureCo
         in_theme = body[body["theme"] == theme]
         for a, b in combinations(sorted(in_theme["source"].unique()), 2):
             ca, cb = in_theme[in_theme["source"] == a], in_theme[in_theme["source"] == b]
-            sim = vectors[ca["_row"].to_numpy()] @ vectors[cb["_row"].to_numpy()].T
-            ta = ca["text"].astype(str).str.split().str.join(" ").str.lower().to_numpy()
-            tb = cb["text"].astype(str).str.split().str.join(" ").str.lower().to_numpy()
-            same = ta[:, None] == tb[None, :]
-            for i, j in _greedy_pairs(sim, same, cfg.n_contrasts):
+            pairs = _greedy_pairs(vectors[ca["_row"].to_numpy()], vectors[cb["_row"].to_numpy()],
+                                  norm_text.loc[ca.index].to_numpy(), norm_text.loc[cb.index].to_numpy(),
+                                  cfg.n_contrasts)
+            for i, j, value in pairs:
                 ra, rb = ca.iloc[i], cb.iloc[j]
                 rows.append((theme, a, b, ra["sentence_id"], rb["sentence_id"], ra["text"], rb["text"],
-                             float(sim[i, j]), float(ra["tone"]), float(rb["tone"])))
+                             value, float(ra["tone"]), float(rb["tone"])))
     if not rows:
         return _empty(CONTRAST_COLUMNS)
     return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from framescope.bootstrap import measured_sentences, theme_order
 from framescope.config import MeasureConfig
+from framescope.config import validated
 from framescope.errors import InputError
 
 BUNDLED = Path(__file__).resolve().parent / "data" / "frames.yaml"
@@ -113,12 +114,7 @@ def load_frames(path: str | Path | None = None) -> Frames:
         raise InputError(f"frames file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise InputError(f"frames file {p} must be a mapping with a 'frames' list")
-    try:
-        return Frames.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise InputError(f"frames file {p}: {loc}: {err['msg']}") from None
+    return validated(Frames, data, f"frames file {p}")
 
 
 def cue_counts(texts: list[str], frames: Frames) -> np.ndarray:
