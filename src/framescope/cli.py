@@ -165,9 +165,16 @@ def app_cmd(
     entry = REPO_ROOT / "app.py"
     env = dict(os.environ)
     if study:
+        if not (study / "manifest.json").is_file():
+            raise InputError(f"{study} is not a study folder (no manifest.json): run `framescope run` first")
         env["FRAMESCOPE_STUDY"] = str(study.resolve())
+    # Server-side folders the Corpus page may read: the folder the user started from.
+    env.setdefault("FRAMESCOPE_DATA_ROOTS", str(Path.cwd()))
+    # Started from the repository so its .streamlit/config.toml (upload limit, hidden error
+    # details) applies; headless so no first-run e-mail prompt blocks a terminal: open the URL shown.
     raise typer.Exit(subprocess.call(
-        [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port)], env=env))
+        [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
+         "--server.headless", "true"], env=env, cwd=REPO_ROOT))
 
 
 def main() -> None:

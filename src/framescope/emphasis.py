@@ -220,7 +220,7 @@ def period_labels(dates: pd.Series, period: str) -> pd.Series:
     if period == "D":
         return naive.dt.strftime("%Y-%m-%d")
     if period == "W":
-        return (naive - pd.to_timedelta(naive.dt.weekday, unit="D")).dt.strftime("%Y-%m-%d")
+        return (naive - pd.to_timedelta(naive.dt.day_of_week, unit="D")).dt.strftime("%Y-%m-%d")
     if period == "M":
         return naive.dt.strftime("%Y-%m")
     if period == "Q":
