@@ -60,7 +60,8 @@ CONFIGS = {
     "1m": ["fs-wordllama"],
 }
 COLUMNS = ["corpus", "config", "embedder", "n_documents", "n_sentences", "n_sources", "wall_s", "cpu_s",
-           "peak_rss_mb", "sentences_per_s", "ratio_to_bertopic", "n_themes", "load_avg", "stages", "note"]
+           "peak_rss_mb", "sentences_per_s", "ratio_to_bertopic", "cpu_ratio_to_bertopic", "n_themes", "load_avg",
+           "stages", "note"]
 
 
 # --------------------------------------------------------------------------- corpora
@@ -306,10 +307,14 @@ def write_results(rows: list[dict], out: Path) -> None:
     new = pd.DataFrame(rows, columns=COLUMNS)
     df = pd.concat([old[~old.set_index(["corpus", "config"]).index.isin(new.set_index(["corpus", "config"]).index)], new])
     df = pd.concat([df[~df["config"].str.endswith("-est")], estimates(df)], ignore_index=True)
-    base = df[df["config"].isin(["bertopic", "bertopic-est"])].drop_duplicates("corpus").set_index("corpus")["wall_s"]
-    df["ratio_to_bertopic"] = (df["wall_s"] / df["corpus"].map(base)).round(2)
+    bases = df[df["config"].isin(["bertopic", "bertopic-est"])].drop_duplicates("corpus").set_index("corpus")
+    df["ratio_to_bertopic"] = (df["wall_s"] / df["corpus"].map(bases["wall_s"])).round(2)
+    df["cpu_ratio_to_bertopic"] = (df["cpu_s"] / df["corpus"].map(bases["cpu_s"])).round(2)
+    for col in ("n_documents", "n_sentences", "n_sources", "n_themes"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
     df.loc[df["config"].isin(["bertopic", "bertopic-est"]), "ratio_to_bertopic"] = 1.0
-    df.loc[df["config"].isin(["minilm-rate", "bertopic-noembed"]), "ratio_to_bertopic"] = None
+    df.loc[df["config"].isin(["bertopic", "bertopic-est"]), "cpu_ratio_to_bertopic"] = 1.0
+    df.loc[df["config"].isin(["minilm-rate", "bertopic-noembed"]), ["ratio_to_bertopic", "cpu_ratio_to_bertopic"]] = None
     order = {k: i for i, k in enumerate(SIZES)}
     corder = {k: i for i, k in enumerate(["fs-cold", "fs-cold-est", "fs-warm", "fs-inproc", "fs-wordllama", "bertopic",
                                           "bertopic-est", "bertopic-noembed", "minilm-rate"])}
@@ -382,8 +387,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="the seed only")
     ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench")
     ap.add_argument("--work", type=Path, default=Path(os.environ.get("FRAMESCOPE_BENCH_DIR", "/tmp/framescope-bench")))
+    ap.add_argument("--report-only", action="store_true", help="rewrite results.md and the plot from results.csv")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.report_only:
+        write_results([], args.out)
+        return
     if args.child:
         spec = json.loads(args.child)
         res = {"bertopic": child_bertopic, "minilm-rate": child_minilm_rate}.get(spec["kind"], child_framescope)(spec)

@@ -21,11 +21,12 @@ voices depend on nothing outside a sentence's own document, and no document is s
 sees the same sample; the model reaches the workers through its safetensors + JSON files, which
 hold its arrays exactly; and the measures run on the client over the same rows, whose
 resampling clusters (paragraphs or documents) never straddle two partitions, so the bootstrap
-and the permutation test draw from the same per-cluster counts with the same seeds. One caveat:
-with an empty embedding cache, a sentence repeated verbatim in two partitions is embedded once
-per partition on the cluster but read back from the cache for the second partition in the
-local engine; MiniLM's vector of it may then differ in the 7th decimal (its output depends on
-the batch's padded length). ``tfidf`` learns from the whole corpus and is refused.
+and the permutation test draw from the same per-cluster counts with the same seeds. One caveat,
+for MiniLM on an empty embedding cache: a sentence text that also occurs in an earlier partition
+is read from the cache by the local engine (which runs the partitions in turn) but embedded again
+on the cluster (where they run at once), so that partition's batches differ, and MiniLM's output
+depends in the 7th decimal on a batch's padded length. With a warm cache, or with wordllama,
+the two engines agree exactly. ``tfidf`` learns from the whole corpus and is refused.
 
 ``--scheduler tcp://host:8786`` connects to a running cluster; without it a ``LocalCluster``
 (one single-threaded worker process per core, on 127.0.0.1) is started and closed. Partition
