@@ -3,6 +3,7 @@ tables, escaping of hostile corpus text (checked in a real headless Chromium), s
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -320,3 +321,32 @@ def test_the_emphasis_test_is_worded_by_its_result():
     one = em[em["source"] == "a"].assign(chi2=float("nan"), test="none: fewer than two sources with sentences")
     assert emphasis_test_sentence(one, {}) == ("No test across sources (fewer than two sources with sentences): "
                                                "the shares describe each source on its own.")
+
+
+def test_report_knows_whether_it_matches_the_current_run(seed_report, tmp_path):
+    """Freshness follows the run's manifest, not file times: a clone or copy keeps its report current,
+    a re-run (new manifest) makes it stale."""
+
+    from framescope.report import report_is_current
+
+    copy = tmp_path / "copy"
+    shutil.copytree(seed_report, copy)
+    assert report_is_current(copy)
+    for f in copy.glob("*.parquet"):  # tables newer than the report, as after a git clone
+        os.utime(f, (f.stat().st_atime + 3600, f.stat().st_mtime + 3600))
+    assert report_is_current(copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["started_at"] = "2030-01-01T00:00:00+00:00"
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert not report_is_current(copy)
+    write_report(copy)
+    assert report_is_current(copy)
+    (copy / "report.md").unlink()
+    assert not report_is_current(copy)
+
+
+def test_the_committed_seed_report_belongs_to_the_committed_run():
+    from framescope.report import report_is_current
+
+    seed = Path(__file__).resolve().parents[1] / "artifacts" / "seed"
+    assert report_is_current(seed), "artifacts/seed/report.* is stale: run python research/reproduce.py"

@@ -286,7 +286,7 @@ def finish_study(cfg: RunConfig, *, documents, sentences, vectors, themes, model
             "exemplars": exemplars_table(sentences, vectors, cfg.measures),
             "contrasts": contrasts_table(sentences, vectors, cfg.measures),
         }
-        tables["notes"] = notes_table(sentences, emphasis, cfg.measures, run_notes=notes)
+        tables["notes"] = notes_table(sentences, emphasis, cfg.measures, run_notes=notes, documents=documents)
 
     out = resolve_out(cfg.out)
     with timed(timings, "write", report):

@@ -7,8 +7,10 @@ method notes, manifest summary.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from framescope.figures import (
 from framescope.report_method import evaluation_blocks, manifest_section, method_section
 from framescope.report_render import Figure, Heading, Quote, Section, Table, Text, to_html, to_markdown
 
+STAMP = "framescope-manifest-sha256"  # names the manifest digest a report was built from
 MAX_DOCUMENTS = 40  # documents listed by name; larger corpora are summarised per source
 N_TERMS, N_VOICES, N_CONTRASTS, N_FRAMES = 8, 5, 3, 3
 NAMES = ("documents", "sentences", "themes", "emphasis", "emphasis_time", "terms", "tone", "frames",
@@ -34,11 +37,32 @@ def write_report(study: str | Path) -> list[Path]:
     if not (study / "manifest.json").is_file() or not (study / "sentences.parquet").is_file():
         raise InputError(f"{study} is not a study folder (no manifest.json/sentences.parquet): run `framescope run` first")
     title, subtitle, sections = report_sections(study)
+    meta = {STAMP: manifest_digest(study)}
     out = []
-    for name, text in (("report.html", to_html(title, subtitle, sections)),
-                       ("report.md", to_markdown(title, subtitle, sections))):
+    for name, text in (("report.html", to_html(title, subtitle, sections, meta)),
+                       ("report.md", to_markdown(title, subtitle, sections, meta))):
         out.append(_write_atomic(study / name, text))
     return out
+
+
+def manifest_digest(study: str | Path) -> str:
+    """sha256 of the study's manifest.json: every run (and every re-run after an edit) writes a new one."""
+    return hashlib.sha256((Path(study) / "manifest.json").read_bytes()).hexdigest()
+
+
+def report_is_current(folder: str | Path, study: str | Path | None = None) -> bool:
+    """True when FOLDER holds report.html and report.md written from STUDY's current run.
+
+    The report carries the digest of the manifest it was built from, so the check survives a
+    ``git clone`` or a copy (file times do not)."""
+    folder = Path(folder)
+    study = Path(study) if study is not None else folder
+    html, md = folder / "report.html", folder / "report.md"
+    if not html.is_file() or not md.is_file() or not (study / "manifest.json").is_file():
+        return False
+    head = html.read_bytes()[:4096].decode("utf-8", "replace")
+    found = re.search(rf'<meta name="{STAMP}" content="([0-9a-f]{{64}})">', head)
+    return bool(found) and found.group(1) == manifest_digest(study)
 
 
 def _write_atomic(path: Path, text: str) -> Path:

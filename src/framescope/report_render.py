@@ -118,8 +118,10 @@ def _is_numeric(col: pd.Series) -> bool:
     return bool(vals) and all(_NUMERIC.match(v) for v in vals)
 
 
-def to_html(title: str, subtitle: str, sections: list[Section]) -> str:
-    """One self-contained page; plotly.js inlined once, only if there is a figure."""
+def to_html(title: str, subtitle: str, sections: list[Section], meta: dict[str, str] | None = None) -> str:
+    """One self-contained page; plotly.js inlined once, only if there is a figure.
+
+    ``meta`` becomes ``<meta name=… content=…>`` tags (the report's study stamp)."""
     figures = [b for s in sections for b in s.blocks if isinstance(b, Figure)]
     head_js = ""
     if figures:
@@ -137,6 +139,7 @@ def to_html(title: str, subtitle: str, sections: list[Section]) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        + "".join(f'<meta name="{_esc(k)}" content="{_esc(v)}">' for k, v in (meta or {}).items()) +
         f"<title>{_esc(title)}</title><style>{CSS}</style>{head_js}</head>\n<body>"
         f"<header><h1>{_esc(title)}</h1><p class=\"subtitle\">{_esc(subtitle)}</p>"
         f"<nav><ol>{nav}</ol></nav></header>\n<main>{body}</main></body></html>\n"
@@ -192,8 +195,9 @@ def md_escape(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(s.split()))
 
 
-def to_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
+def to_markdown(title: str, subtitle: str, sections: list[Section], meta: dict[str, str] | None = None) -> str:
     out = [f"# {md_escape(title)}", "", md_escape(subtitle), ""]
+    out += [f"<!-- {k}: {v} -->" for k, v in (meta or {}).items()] + ([""] if meta else [])
     for s in sections:
         out += [f"## {md_escape(s.title)}", ""]
         for b in s.blocks:

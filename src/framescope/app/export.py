@@ -10,6 +10,7 @@ import streamlit as st
 from framescope.app.study import is_protected, require_study, session_dir, study_stamp
 from framescope.artifacts import read_table
 from framescope.errors import InputError
+from framescope.report import report_is_current, write_report
 
 study = require_study()
 slug = "".join(c if c.isalnum() else "_" for c in study.path.name) or "study"
@@ -30,12 +31,8 @@ def report_folder() -> Path:
 
 
 def fresh(folder: Path) -> bool:
-    """True when report.html exists and is newer than every table of the study."""
-    html = folder / "report.html"
-    if not html.is_file() or not (folder / "report.md").is_file():
-        return False
-    newest = max(f.stat().st_mtime for f in [*study.path.glob("*.parquet"), study.path / "manifest.json"])
-    return html.stat().st_mtime >= newest
+    """True when FOLDER's report was built from the study's current run (its manifest digest)."""
+    return report_is_current(folder, study.path)
 
 
 st.subheader("Report")
@@ -45,8 +42,6 @@ st.markdown("One self-contained HTML page (plots inline, works offline, prints c
 folder = study.path if fresh(study.path) else report_folder()
 if not fresh(folder):
     if st.button("Build the report", type="primary", key="build_report"):
-        from framescope.report import write_report
-
         with st.spinner("Writing report.html and report.md…"):
             try:
                 write_report(folder)
