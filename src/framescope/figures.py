@@ -76,35 +76,45 @@ def _axis_label(text: object, width: int = 26) -> str:
 # -- interactive (plotly) -----------------------------------------------------------------------
 
 def emphasis_heatmap(emphasis: pd.DataFrame, themes: pd.DataFrame, min_cell: int = 5,
-                     sources: list[str] | None = None) -> go.Figure:
-    """Share of each source's body sentences per theme; cells say share and n, † marks small cells."""
+                     sources: list[str] | None = None, *, measure: str = "share",
+                     source_labels: dict[str, str] | None = None,
+                     rows: list[str] | None = None) -> go.Figure:
+    """Share of each source's body sentences (or words: ``measure="word_share"``) per theme.
+
+    Cells say the share and n, † marks small cells; the hover gives the CI (sentence shares).
+    ``source_labels`` names the columns (default: the source ids); ``rows`` picks and orders the
+    themes (default: the themes table's order). The app and the report draw this same figure."""
     labels = theme_labels(themes)
-    rows, cols = theme_order(themes, emphasis), sources or source_order(emphasis)
+    names = source_labels or {}
+    rows, cols = rows or theme_order(themes, emphasis), sources or source_order(emphasis)
     cell = emphasis.set_index(["theme", "source"])
+    unit = "words" if measure == "word_share" else "body sentences"
     z, text, hover = [], [], []
     for t in rows:
         zr, tr, hr = [], [], []
         for s in cols:
             r = cell.loc[(t, s)] if (t, s) in cell.index else None
-            share = float(r["share"]) if r is not None else 0.0
+            share = float(r[measure]) if r is not None else 0.0
             n = int(r["n_sentences"]) if r is not None else 0
             small = bool(r["small_cell"]) if r is not None and "small_cell" in r else n < min_cell
             lo = float(r["ci_low"]) if r is not None else float("nan")
             hi = float(r["ci_high"]) if r is not None else float("nan")
             zr.append(100 * share)
             tr.append(f"{share:.0%}<br>n={n}{'†' if small and n else ''}" if n else "0")
-            ci = f" (95% CI {lo:.1%}–{hi:.1%})" if r is not None else ""
-            hr.append(f"{_plain(s)} · {_plain(labels.get(t, t))}<br>share {share:.1%}{ci}<br>{n} sentences")
+            ci = f" (95% CI {lo:.1%}–{hi:.1%})" if r is not None and measure == "share" else ""
+            warn = f"<br><i>fewer than {min_cell} sentences: read with care</i>" if small and n else ""
+            hr.append(f"{_plain(names.get(s, s))} · {_plain(labels.get(t, t))}<br>"
+                      f"{share:.1%} of its {unit}{ci}<br>{n} sentences{warn}")
         z.append(zr), text.append(tr), hover.append(hr)
     fig = go.Figure(go.Heatmap(
-        z=z, x=[_axis_label(s, 18) for s in cols], y=[_axis_label(labels.get(t, t)) for t in rows],
+        z=z, x=[_axis_label(names.get(s, s), 18) for s in cols], y=[_axis_label(labels.get(t, t)) for t in rows],
         text=text, texttemplate="%{text}", customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-        colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title="% of source", ticksuffix="%"),
+        colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title=f"% of {unit.split()[-1]}", ticksuffix="%"),
         xgap=2, ygap=2,
     ))
     fig.update_yaxes(autorange="reversed")
     lines = max([lbl.count("<br>") + 1 for lbl in fig.data[0].y] or [1])
-    return _layout(fig, "Emphasis: share of each source's body sentences per theme",
+    return _layout(fig, f"Emphasis: share of each source's {unit} per theme",
                    150 + max(44, 15 * lines + 12) * len(rows))
 
 

@@ -6,6 +6,7 @@ import streamlit as st
 from framescope.app.display import ci, escape_markdown, p_value, pct, plain
 from framescope.app.palette import chart, label_lines, source_colours, style
 from framescope.app.study import require_study
+from framescope.figures import emphasis_heatmap
 
 study = require_study()
 emph = study.table("emphasis")
@@ -28,8 +29,6 @@ measure = st.radio("Measure", ["share", "word_share"], horizontal=True,
                    format_func={"share": "Share of sentences", "word_share": "Share of words"}.get,
                    help="Sentences are the unit of the test and the CIs; the word share weighs long "
                         "sentences more and has no interval.")
-grid = emph.pivot(index="theme", columns="source", values=measure).reindex(index=order, columns=sources)
-counts = emph.pivot(index="theme", columns="source", values="n_sentences").reindex(index=order, columns=sources)
 theme_names = [label_lines(study.tlabel(t), 30) for t in order]
 source_names = [label_lines(study.slabel(s), 18) for s in sources]
 cells = emph.set_index(["source", "theme"])
@@ -46,16 +45,11 @@ def cell_hover(s: str, t: str) -> str:
 
 # -- heatmap ------------------------------------------------------------------------------------
 st.subheader("Who stresses which theme")
-fig = go.Figure(go.Heatmap(
-    z=grid.values, x=source_names, y=theme_names, xgap=2, ygap=2,
-    text=[[f"{pct(grid.at[t, s])} (n={int(counts.at[t, s])})" for s in sources] for t in order],
-    texttemplate="%{text}", hovertext=[[cell_hover(s, t) for s in sources] for t in order], hoverinfo="text",
-    colorscale="Blues", zmin=0, zmax=max(0.01, float(grid.max().max())),
-    colorbar=dict(title="share", tickformat=".0%"),
-))
+fig = emphasis_heatmap(emph, study.table("themes"), sources=sources, measure=measure, rows=order,
+                       source_labels={s: study.slabel(s) for s in sources})
+fig.update_layout(title=None, width=None)  # the app's chart fills the page
 fig.update_xaxes(side="top", tickangle=0)
-fig.update_yaxes(autorange="reversed")
-chart(style(fig, height=90 + 44 * len(order)), "heatmap")
+chart(style(fig, height=fig.layout.height - 40), "heatmap")
 st.caption("Read down a column: each source's sentences add up to 100% over all themes "
            "(with the unassigned ones). n = body sentences of the source in the theme.")
 
