@@ -23,7 +23,7 @@ both tools see the same sentences. Corpora (``--sizes``):
 - ``1m``: the ``100k`` corpus repeated until it holds 1,000,000 body sentences (each copy's
   documents are told apart by a first line ``Copy k``), run with wordllama and the embedding
   cache off, so every sentence is really embedded. A scaling run, not a new text. Contrast pairs
-  are left out of it: ``exemplars.contrasts_table`` compares every sentence of a theme in one
+  are left out of it: ``exemplars.contrast_candidates`` compares every sentence of a theme in one
   source with every one in another, quadratic in a theme's size (see docs/performance.md).
 
 framescope runs use ``themes.fit_sample = 20000`` (UMAP/HDBSCAN fitted on a 20k-sentence
@@ -153,12 +153,11 @@ def child_framescope(spec: dict) -> dict:
     from framescope.pipeline import run
 
     if spec.get("no_contrasts"):
-        # contrasts_table compares all |A| x |B| sentence pairs per theme and source pair, quadratic
-        # in a theme's size: the 1M scaling run leaves contrast pairs out, all else runs.
-        import framescope.framing
-        from framescope.exemplars import CONTRAST_COLUMNS, _empty
+        # contrast candidates compare all |A| x |B| sentence pairs per theme and source pair, quadratic
+        # in a theme's size: the 1M scaling run leaves contrast pairs out (no candidates), all else runs.
+        import framescope.exemplars
 
-        framescope.framing.contrasts_table = lambda *a, **k: _empty(CONTRAST_COLUMNS)
+        framescope.exemplars.contrast_candidates = lambda *a, **k: {}
 
     data = {"inputs": [spec["input"]], "out": spec["out"],
             "ingest": {"max_file_mb": 4000},

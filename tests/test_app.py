@@ -311,6 +311,22 @@ def test_sentence_search_highlights_matches(study):
     assert at.dataframe[0].value["theme"].eq("Climate change").all()
 
 
+def test_a_theme_filter_also_finds_the_sentences_that_mention_it(study):
+    """Filtering on a theme shows its own sentences and those that also mention it, marked so."""
+    sentences = pd.read_parquet(study / "sentences.parquet")
+    mentions = sentences[sentences["also_themes"].map(lambda a: a is not None and "border_settlement" in list(a))]
+    assert len(mentions)  # on the seed: Foreign Policy's "obsessions over border disputes"
+    at = open_page(app_test().run(), "sentences")
+    at.multiselect(key="sent_themes").set_value(["border_settlement"]).run()
+    assert not at.exception
+    shown = at.dataframe[0].value.set_index("sentence_id")
+    own = sentences.loc[sentences["theme"] == "border_settlement", "sentence_id"]
+    assert set(shown.index) == set(own) | set(mentions["sentence_id"])
+    label = shown.loc[own.iloc[0], "theme"]
+    for sid in mentions["sentence_id"]:
+        assert shown.at[sid, "theme"] != label and label in shown.at[sid, "also"]
+
+
 def test_framing_follows_the_chosen_theme(study):
     emphasis = pd.read_parquet(study / "emphasis.parquet")
     n = emphasis.set_index(["theme", "source"])["n_sentences"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -60,18 +61,40 @@ def _config(corpus: Path, out: Path, **extra):
 
 @pytest.fixture(scope="module")
 def studies(corpus, cluster, tmp_path_factory):
+    """The local and the dask study of the corpus, and everything the dask client gathered from
+    its workers: (task name, result) pairs."""
+    from dask.distributed import Client
+
     from framescope.pipeline import run
+
+    received: list[tuple[str, object]] = []
+    gather = Client.gather
+
+    def spy(self, futures, *args, **kwargs):
+        out = gather(self, futures, *args, **kwargs)
+        if isinstance(futures, list):
+            received.extend((f.key.split("-")[0], r) for f, r in zip(futures, out))
+        return out
+
+    def reader(real):
+        def read(path, *args, **kwargs):
+            received.append(("client reads", str(path)))
+            return real(path, *args, **kwargs)
+        return read
 
     root = tmp_path_factory.mktemp("dask-studies")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FRAMESCOPE_PARTITION_CHARS", "4000")  # the ~30k-character corpus in several partitions
         local = run(_config(corpus, root / "local"))
+        mp.setattr(Client, "gather", spy)
+        mp.setattr(pd, "read_parquet", reader(pd.read_parquet))
+        mp.setattr(np, "load", reader(np.load))
         dask = run(_config(corpus, root / "dask", engine="dask", scheduler=cluster.scheduler_address))
-    return local, dask
+    return local, dask, received
 
 
 def test_dask_engine_writes_the_same_tables_as_the_local_engine(studies):
-    local, dask = studies
+    local, dask, _ = studies
     for name in TABLES:
         a, b = read_table(local, name), read_table(dask, name)
         assert len(a) == len(b), name
@@ -83,7 +106,7 @@ def test_dask_engine_writes_the_same_tables_as_the_local_engine(studies):
 
 
 def test_dask_run_used_the_cluster_partitions_and_a_fit_sample(studies, cluster):
-    _, dask = studies
+    _, dask, _ = studies
     m = json.loads((dask / "manifest.json").read_text())
     assert m["engine"]["name"] == "dask"
     assert m["engine"]["scheduler"] == cluster.scheduler_address
@@ -95,6 +118,61 @@ def test_dask_run_used_the_cluster_partitions_and_a_fit_sample(studies, cluster)
     assert body["theme"].isin(["climate", "border_settlement", "wolf_warrior_diplomacy", "bri_coercion"]).sum() >= 10
     assert (body["theme"] == "unassigned").mean() < 0.5
     assert not list(dask.parent.glob(".dask.staging-dask-*")), "partition files were left behind"
+
+
+def _frames(obj):
+    """Every DataFrame and array inside a gathered result."""
+    if isinstance(obj, (pd.DataFrame, pd.Series, np.ndarray)):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _frames(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _frames(v)
+
+
+def test_the_client_gets_counts_and_capped_candidates_never_the_sentence_table(studies):
+    """What crosses from the workers to the client: per-cluster and per-cell counts, at most
+    n_exemplars candidates per cell and partition, capped contrast candidates without text, the
+    texts of the chosen contrast pairs, and the fit sample. Sentence texts and vectors beyond
+    those never reach the client; the study's sentences.parquet is written from the partitions."""
+    _, dask, received = studies
+    sentences = read_table(dask, "sentences")
+    body = sentences[sentences["is_body"]]
+    m = json.loads((dask / "manifest.json").read_text())
+    n_parts, k_ex, k_con = m["engine"]["partitions"], m["config"]["measures"]["n_exemplars"], m["config"]["measures"]["n_contrasts"]
+    by_task: dict[str, list] = {}
+    for name, result in received:
+        by_task.setdefault(name, []).append(result)
+    # the client itself reads no partition's sentences or vectors (sentences.parquet is streamed
+    # from the partition files by pyarrow, one partition at a time)
+    assert not [p for p in by_task.pop("client reads", []) if "measured-" in p or "vectors-" in p]
+    assert set(by_task) == {"segment_and_embed", "sample_rows", "assign_and_measure", "candidates", "sentence_texts"}
+
+    sample_ids = set().union(*(set(s["sentence_id"]) for s, _ in by_task["sample_rows"]))
+    assert sum(len(v) for _, v in by_task["sample_rows"]) == len(sample_ids) < len(sentences)  # vectors: the fit sample only
+    for partials in by_task["assign_and_measure"]:  # counts: nothing per sentence, no text, no vectors
+        assert not any(isinstance(f, pd.DataFrame) and "text" in f.columns for f in _frames(partials))
+        keys, sums = partials["centroids"]
+        # one centroid sum per cell that framing reads (a theme's own sentences and its mentions)
+        assert len(sums) == len(keys) == len(partials["tone"][0][["theme", "source"]].drop_duplicates())
+        assert len(partials["clusters"]) == len(partials["clusters"][["cluster", "theme"]].drop_duplicates())
+    seen_texts = set()
+    for c in by_task["candidates"]:
+        per_cell = c["exemplars"].groupby(["theme", "source"]).size()
+        assert per_cell.max() <= k_ex
+        seen_texts |= set(c["exemplars"]["sentence_id"])
+        for pairs, _cut in c["contrasts"].values():
+            assert "text_a" not in pairs.columns and "text_b" not in pairs.columns
+    contrasts = read_table(dask, "contrasts")
+    texts = pd.concat(by_task["sentence_texts"])
+    assert set(texts["sentence_id"]) == set(contrasts["sentence_id_a"]) | set(contrasts["sentence_id_b"])
+    seen_texts |= set(texts["sentence_id"])
+    cells = body.groupby(["theme", "source"]).ngroups
+    assert len(seen_texts) <= cells * k_ex * n_parts + 2 * len(contrasts)
+    assert not seen_texts >= set(body["sentence_id"]) - sample_ids  # not every sentence's text came back
+    assert len(contrasts) <= k_con * 3 * body["theme"].nunique()
 
 
 def test_dask_engine_refuses_the_tfidf_embedder(corpus, cluster, tmp_path):
@@ -141,3 +219,21 @@ def test_fit_sample_is_whole_documents_seeded_and_large_enough():
     assert picked == fit_sample_documents(body, 100, 42) == sorted(picked)
     assert body[picked].sum() >= 100 and len(picked) < len(body)
     assert fit_sample_documents(body, 100, 7) != picked or len(picked) == len(body)
+
+
+def test_sentences_written_from_partition_files_read_back_as_one_table(tmp_path):
+    """The study's sentences.parquet is streamed from the partition files; a column that is
+    empty in one partition (no voice found there) takes its type from the others."""
+    from framescope.pipeline import write_sentence_parts
+
+    a = pd.DataFrame({"sentence_id": ["d1-s0000", "d1-s0001"], "tone": [0.1, -0.2],
+                      "voice": pd.Series([None, None], dtype=object)})
+    b = pd.DataFrame({"sentence_id": ["d2-s0000"], "tone": [0.3], "voice": pd.Series(["Xi"], dtype=object)})
+    a.to_parquet(tmp_path / "measured-00000.parquet", index=False)
+    b.to_parquet(tmp_path / "measured-00001.parquet", index=False)
+    write_sentence_parts([tmp_path / "measured-00000.parquet", tmp_path / "measured-00001.parquet"],
+                         tmp_path / "sentences.parquet")
+    whole = tmp_path / "whole.parquet"
+    pd.concat([a, b], ignore_index=True).to_parquet(whole, index=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "sentences.parquet"), pd.read_parquet(whole),
+                                  check_exact=True)

@@ -148,3 +148,94 @@ def test_missing_columns_are_input_errors(minilm):
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("FRAMESCOPE_CACHE_DIR", str(tmp_path))
     assert cache_dir() == Path(tmp_path)
+
+
+# --------------------------------------------------------------------------- batch-independent vectors
+
+BATCH_TEXTS = [
+    "Yes.",
+    "China is Kazakhstan's largest trading partner.",
+    "The boundary dispute between the two countries was settled by treaty in 2002, ending decades of tension.",
+    "Wolf warrior diplomats took to Twitter to denounce the report as a fabrication of anti-China forces.",
+    "Climate change is the defining challenge of our age, and Central Asia is warming faster than the global average.",
+    "Lithuania left the 17+1 format; Beijing recalled its ambassador, blocked Lithuanian exports at customs, "
+    "and pressed multinational firms to drop Lithuanian suppliers from their supply chains.",
+    "Trade " * 300,  # longer than the model's 256 tokens: truncated
+    "A short one.",
+    "Officials said the project would be finished next year.",
+]
+
+
+def test_a_sentence_gets_the_same_vector_in_any_batch(minilm):
+    """The vector of a text does not depend on which texts share its batch, or their order, to
+    the last bit: cached vectors, re-runs and the dask engine's partitions all agree exactly."""
+    alone = np.stack([minilm.encode([t])[0] for t in BATCH_TEXTS])
+    batch_size = minilm.batch_size
+    rng = np.random.default_rng(0)
+    try:
+        for size in (2, 3, 4, len(BATCH_TEXTS)):
+            minilm.batch_size = size
+            order = rng.permutation(len(BATCH_TEXTS))
+            got = minilm.encode([BATCH_TEXTS[i] for i in order])
+            assert np.array_equal(got, alone[order]), f"batch size {size}"
+    finally:
+        minilm.batch_size = batch_size
+    # a batch of one long and one short text pads the short one far beyond its own length
+    pair = minilm.encode([BATCH_TEXTS[0], BATCH_TEXTS[5]])
+    assert np.array_equal(pair, alone[[0, 5]])
+
+
+# --------------------------------------------------------------------------- the model loads only when needed
+
+def test_a_cached_run_never_loads_the_model_but_checks_its_weights(minilm):
+    cached_encode(TEXTS, minilm)  # in the cache now
+    fresh = get_embedder(EmbedConfig())
+    assert not fresh.loaded  # the files are hashed, the model is not loaded
+    assert fresh.weights_sha256 == MINILM_SHA256["model.safetensors"] and fresh.model_id == MINILM_ID
+    assert fresh.dim == 384 and not fresh.loaded  # read from the model's pooling config
+    again = cached_encode(TEXTS, fresh)
+    assert not fresh.loaded and fresh.n_encoded == 0
+    assert np.array_equal(again, cached_encode(TEXTS, minilm))
+    cached_encode(["A sentence no one has embedded before, about wheat exports."], fresh)
+    assert fresh.loaded and fresh.n_encoded == 1
+
+
+def test_cache_shards_are_read_once_per_process(minilm, monkeypatch, tmp_path):
+    from framescope import embedding_cache as embed
+
+    monkeypatch.setenv("FRAMESCOPE_CACHE_DIR", str(tmp_path))
+    cached_encode(TEXTS, minilm)
+    reads = []
+    real_load = np.load
+    monkeypatch.setattr(embed.np, "load", lambda *a, **k: reads.append(a[0]) or real_load(*a, **k))
+    for _ in range(3):
+        cached_encode(TEXTS[:2], minilm)
+    assert reads == []  # kept in memory, not read again
+    # a shard another process writes is picked up (only that shard is read)
+    other = "A sentence another process embedded."
+    folder = embed._model_cache(minilm)
+    key = embed.hashlib.sha256(other.encode()).hexdigest().encode()
+    embed._write_shard(folder, [key], minilm.encode([other]))
+    n = minilm.n_encoded
+    cached_encode([other, TEXTS[0]], minilm)
+    assert minilm.n_encoded == n and len(reads) == 1
+    # a cleared cache is noticed: the vectors are embedded and written again
+    shutil.rmtree(folder)
+    cached_encode(TEXTS[:1], minilm)
+    assert minilm.n_encoded == n + 1 and list(folder.glob("shard-*.npz"))
+
+
+def test_many_small_writes_are_compacted_without_losing_vectors(minilm, monkeypatch, tmp_path):
+    from framescope import embedding_cache as embed
+
+    monkeypatch.setenv("FRAMESCOPE_CACHE_DIR", str(tmp_path))
+    texts = [f"Sentence number {i} about the border." for i in range(embed._MAX_SHARDS + 3)]
+    for t in texts:
+        cached_encode([t], minilm)
+    folder = embed._model_cache(minilm)
+    assert len(list(folder.glob("shard-*.npz"))) <= embed._MAX_SHARDS
+    n = minilm.n_encoded
+    embed._LOADED.clear()  # as a new process would: from disk only
+    got = cached_encode(texts, minilm)
+    assert minilm.n_encoded == n
+    assert np.array_equal(got, minilm.encode(texts))

@@ -232,3 +232,32 @@ def test_auto_period_never_splits_finer_than_the_dates():
     assert auto_period(days, ["D", "M"]) == "M"           # one date is known only to the month
     years = pd.to_datetime(pd.Series(["2001-01-01", "2022-01-01"]), utc=True)
     assert auto_period(years, ["D", "D"]) == "Y"
+
+
+def test_bootstrap_replicates_drawn_in_chunks_equal_one_draw():
+    """Proposal 9: the replicates are drawn a few at a time (bounded memory) with the same
+    random stream, and sums of whole numbers are exact, so the result is the one-shot product."""
+    import numpy as np
+
+    from framescope.bootstrap import multinomial_weights, replicate_counts, rng_for
+
+    counts = np.random.default_rng(0).integers(0, 9, size=(700, 5)).astype(float)
+    whole = multinomial_weights(700, 300, rng_for(42, "A")) @ counts
+    for cells in (700, 7_000, 100_000, 10**9):  # 1, 10, 142 and all 300 replicates at a time
+        assert np.array_equal(replicate_counts(counts, 300, rng_for(42, "A"), max_cells=cells), whole)
+
+
+def test_emphasis_from_counts_of_partitions_equals_the_whole_table():
+    """Partitions of whole documents: their cluster counts stack into the same table."""
+    from framescope.emphasis import cluster_counts, emphasis_from_counts, study_sources_and_themes
+
+    rows = [dict(source=s, doc_id=f"{s}{d}", paragraph=p, theme=t, is_body=True, text="a b c")
+            for s, ts in (("A", "xxyz"), ("B", "yyzx"), ("C", "zzzy")) for d in range(4) for p, t in enumerate(ts * (d + 1))]
+    df = pd.DataFrame(rows)
+    cfg = MeasureConfig(n_boot=300)
+    docs = df["doc_id"].unique()
+    parts = [df[df["doc_id"].isin(docs[i::3])] for i in range(3)]  # any split into whole documents
+    counts = pd.concat([cluster_counts(p, cfg) for p in parts], ignore_index=True)
+    sources, themes = study_sources_and_themes(df)
+    pd.testing.assert_frame_equal(emphasis_from_counts(counts, sources, themes, cfg), emphasis_table(df, cfg),
+                                  check_exact=True)

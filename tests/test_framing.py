@@ -180,3 +180,96 @@ def test_seed_voices_exemplars_and_frames(seed):
     assert frames.groupby(["theme", "source"])["share"].sum().round(9).eq(1.0).all()
     gt_bri_frames = frames[(frames["theme"] == "bri_coercion") & (frames["source"] == "global_times")]
     assert gt_bri_frames.set_index("frame").loc["economic", "n_sentences"] >= 1  # "mutual trade has increased"
+
+
+# --------------------------------------------------------------------------- over partitions
+
+def _synthetic(n_docs: int, seed: int = 0):
+    """Documents of 3 sources, 4 paragraphs of 3 sentences each, random themes, tone, frames,
+    voices and vectors; dated one day apart (every 5th undated)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(n_docs):
+        src = ["A", "B", "C"][d % 3]
+        for p in range(4):
+            for k in range(3):
+                i = len(rows)
+                rows.append(dict(sentence_id=f"d{d:04d}-s{p * 3 + k:04d}", doc_id=f"d{d:04d}", source=src,
+                                 paragraph=p, position=p * 3 + k, is_body=bool(k or p),
+                                 theme=["t1", "t2", "t3", "unassigned"][rng.integers(0, 4)],
+                                 text=f"{src} says word{rng.integers(0, 50)} and word{rng.integers(0, 50)} {i % 7}",
+                                 tone=float(np.round(rng.uniform(-1, 1), 4)),
+                                 frame=["economic", "morality", "political"][rng.integers(0, 3)],
+                                 voice=None if rng.random() < 0.7 else f"Speaker{rng.integers(0, 4)}"))
+    sentences = pd.DataFrame(rows)
+    documents = pd.DataFrame({"doc_id": [f"d{d:04d}" for d in range(n_docs)], "source": [["A", "B", "C"][d % 3] for d in range(n_docs)],
+                              "date": [None if d % 5 == 4 else f"2022-03-{1 + d % 28:02d}" for d in range(n_docs)],
+                              "n_chars": 1000})
+    return sentences, documents, rng.normal(size=(len(sentences), 8)).astype(np.float32)
+
+
+def _tables_over(parts, cfg, documents):
+    from framescope.framing import (
+        candidate_partials, measure_partials, measure_tables, settle_candidates, study_centroids, with_texts,
+    )
+
+    partials = [measure_partials(s, v, cfg) for s, v in parts]
+    tables = measure_tables(partials, cfg, load_frames(), documents, ["run note"])
+    centroids = study_centroids(partials)
+    exemplars, contrasts = settle_candidates(
+        lambda limit: [candidate_partials(s, v, cfg, centroids, parts, limit) for s, v in parts], cfg)
+    texts = pd.concat([s.set_index("sentence_id")["text"] for s, _ in parts])
+    return {**tables, "exemplars": exemplars, "contrasts": with_texts(contrasts, texts)}, partials
+
+
+def test_tables_combined_from_partitions_equal_the_whole_table_measures():
+    """Counts-based measures combine exactly; tone's corpus SD, centroids and similarities are
+    summed per partition, so they agree to float rounding (both engines use the same partitions)."""
+    from framescope.emphasis import emphasis_over_time
+
+    sentences, documents, vectors = _synthetic(60)
+    cfg = MeasureConfig(n_boot=200, n_contrasts=3)
+    whole = {"emphasis": emphasis_table(sentences, cfg), "emphasis_time": emphasis_over_time(sentences, documents, cfg),
+             "terms": distinctive_terms(sentences, cfg), "tone": tone_table(sentences, cfg),
+             "frames": frame_table(sentences, cfg), "voices": voices_table(sentences),
+             "exemplars": exemplars_table(sentences, vectors, cfg), "contrasts": contrasts_table(sentences, vectors, cfg)}
+    whole["notes"] = notes_table(sentences, whole["emphasis"], cfg, run_notes=["run note"], documents=documents)
+    cuts = [0, 12 * 13, 12 * 14, 12 * 40, len(sentences)]  # whole documents; one partition of one document
+    parts = [(sentences.iloc[a:b].reset_index(drop=True), vectors[a:b]) for a, b in zip(cuts, cuts[1:])]
+    combined, _ = _tables_over(parts, cfg, documents)
+    assert len(whole["emphasis_time"]) and len(whole["contrasts"]) and len(whole["voices"])
+    for name in ("emphasis", "emphasis_time", "terms", "frames", "voices", "notes"):
+        pd.testing.assert_frame_equal(combined[name], whole[name], check_exact=True, obj=name)
+    for name in ("tone", "exemplars", "contrasts"):
+        pd.testing.assert_frame_equal(combined[name], whole[name], check_exact=False, rtol=1e-5, obj=name)
+    one, _ = _tables_over([(sentences, vectors)], cfg, documents)  # one partition: the same bits
+    for name in whole:
+        pd.testing.assert_frame_equal(one[name], whole[name], check_exact=True, obj=name)
+
+
+def test_partials_stay_small_as_the_corpus_grows():
+    """What a partition hands over grows with its clusters and cells, not with its sentences'
+    texts or vectors: at most n_exemplars exemplar candidates per cell, at most the cap of contrast
+    candidates per theme × source pair (without texts), one centroid per cell."""
+    from framescope.exemplars import contrast_cap
+    from framescope.framing import candidate_partials, study_centroids
+
+    cfg = MeasureConfig(n_boot=100, n_contrasts=3, n_exemplars=2)
+    sizes = []
+    for n_docs in (30, 300):
+        sentences, documents, vectors = _synthetic(n_docs, seed=1)
+        parts = [(sentences, vectors)]
+        _, partials = _tables_over(parts, cfg, documents)
+        p = partials[0]
+        cand = candidate_partials(sentences, vectors, cfg, study_centroids(partials), parts, contrast_cap(3))
+        n_cells = len(p["centroids"][0])
+        assert len(p["centroids"][1]) == n_cells <= 3 * 4
+        assert len(cand["exemplars"]) <= n_cells * cfg.n_exemplars
+        assert all(len(pairs) <= contrast_cap(3) and "text_a" not in pairs for pairs, _ in cand["contrasts"].values())
+        assert len(p["clusters"]) <= 4 * n_docs * 3  # per paragraph and theme, never per sentence text
+        assert not any("text" in t.columns for t in (p["clusters"], p["tone"][0], p["frames"], p["voices"]))
+        sizes.append((len(sentences), len(cand["exemplars"]) + sum(len(x) for x, _ in cand["contrasts"].values())))
+    (n_small, c_small), (n_big, c_big) = sizes
+    assert n_big == 10 * n_small and c_big <= 9 * contrast_cap(3) + 12 * cfg.n_exemplars

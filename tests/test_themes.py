@@ -56,9 +56,13 @@ def test_seed_has_named_and_readable_discovered_themes(seed, seed_model):
     for row in topics.itertuples():
         assert row.keywords and not set(w.lower() for k in row.keywords for w in k.split()) & stop
         assert "_" not in row.label
-    # the discovered topics include the Russia-Ukraine war and Kazakhstan's elections
-    words = " ".join(" ".join(k) for k in topics["keywords"]).lower()
-    assert "russia" in words and "election" in words
+    # the discovered topics include the Russia-Ukraine war and Kazakhstan's elections, as topics
+    # of their own rather than words inside one topic of everything left over
+    def topic_with(word):
+        return [r.theme for r in topics.itertuples() if any(word in k.lower() for k in r.keywords)]
+    assert topic_with("russia") and topic_with("election")
+    assert set(topic_with("russia")) != set(topic_with("election"))
+    assert len(topics) >= 3 and topics["n_sentences"].max() <= topics["n_sentences"].sum() / 2
     assert themes["n_sentences"].sum() == int(seed["sentences"]["is_body"].sum())
 
 
@@ -67,7 +71,7 @@ def test_only_body_sentences_are_themed(seed, seed_model):
     body, other = out[out["is_body"]], out[~out["is_body"]]
     assert body["theme"].notna().all() and np.isfinite(body[["x", "y"]].to_numpy()).all()
     assert len(other) and other["theme"].isna().all() and other["theme_score"].isna().all()
-    assert list(seed_model.assign_.columns) == ["sentence_id", "theme", "theme_score", "x", "y"]
+    assert list(seed_model.assign_.columns) == ["sentence_id", "theme", "theme_score", "x", "y", "also_themes"]
 
 
 def test_fits_are_deterministic(seed, seed_model):
@@ -126,7 +130,10 @@ def test_codebook_that_matches_nothing(seed):
 def test_discovery_without_codebook_and_fit_sample(seed):
     m = ThemeModel(ThemeConfig(fit_sample=60)).fit(seed["sentences"], seed["vectors"], None, seed["embedder"])
     themes = m.assign_["theme"].dropna()
-    assert themes.str.startswith("topic_").mean() >= 0.9
+    # 9 topics from 60 sentences (their floors are tight): 32 sentences outside the sample must
+    # mostly join one
+    assert themes.str.startswith("topic_").mean() >= 0.85
+    assert (m.themes_["theme"].str.startswith("topic_")).sum() >= 3
     assert any("sample of 60" in n for n in m.notes_)
     assert not m.themes_["named"].any()
 

@@ -88,3 +88,17 @@ def test_tone_is_computed_when_missing_and_text_is_required():
     assert tone_table(df, MeasureConfig()).iloc[0]["mean"] > 0.5
     with pytest.raises(InputError, match="text"):
         tone_scores(pd.DataFrame({"sentence": ["x"]}))
+
+
+def test_tone_sd_combined_from_partitions():
+    """The corpus-wide tone SD (the floor of every tone interval) from per-partition moments:
+    one part gives pandas' own SD bit for bit, several parts the same SD to rounding."""
+    import numpy as np
+
+    from framescope.bootstrap import spread_from_moments, spread_moments
+
+    tone = pd.Series(np.round(np.random.default_rng(3).uniform(-1, 1, 5001), 4))
+    assert spread_from_moments([spread_moments(tone.to_numpy())]) == tone.std(ddof=1)
+    parts = [spread_moments(tone.iloc[a:b].to_numpy()) for a, b in ((0, 1), (1, 2000), (2000, 2000), (2000, 5001))]
+    assert spread_from_moments(parts) == pytest.approx(tone.std(ddof=1), rel=1e-12)
+    assert spread_from_moments([spread_moments(np.array([0.5]))]) == 0.0

@@ -79,10 +79,52 @@ def wilson_interval(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndar
     return lo, hi
 
 
+def replicate_counts(counts: np.ndarray, n_boot: int, rng: np.random.Generator,
+                     max_cells: int = 4_000_000) -> np.ndarray:
+    """``multinomial_weights(len(counts), n_boot, rng) @ counts`` for a clusters × columns matrix
+    of whole numbers, drawn ``max_cells // n_clusters`` replicates at a time.
+
+    The generator yields the same draws whether they are taken at once or in chunks, and sums of
+    whole numbers are exact, so the result equals the one-shot product bit for bit while the
+    weights never take more than ``max_cells`` floats (1,000 x 400k clusters would be 3.2 GB).
+    """
+    counts = np.asarray(counts, dtype=float)
+    n_clusters = len(counts)
+    out = np.empty((n_boot,) + counts.shape[1:])
+    if n_clusters == 0:
+        out[...] = 0.0
+        return out
+    step = max(1, max_cells // n_clusters)
+    for start in range(0, n_boot, step):
+        b = min(step, n_boot - start)
+        out[start:start + b] = multinomial_weights(n_clusters, b, rng) @ counts
+    return out
+
+
+def cluster_sums(values: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cluster keys sorted, sum of ``values`` per cluster, count per cluster), summed in row order."""
+    codes, uniq = pd.factorize(pd.Series(clusters), sort=True)
+    c = len(uniq)
+    sums = np.bincount(codes, weights=np.asarray(values, dtype=float), minlength=c)
+    return np.asarray(uniq), sums, np.bincount(codes, minlength=c).astype(float)
+
+
 def cluster_mean_interval(values: np.ndarray, clusters: np.ndarray, n_boot: int, level: float,
                           rng: np.random.Generator, bounds: tuple[float, float],
                           floor_sd: float = 0.0) -> tuple[float, float, float]:
-    """Mean of ``values`` with a cluster-bootstrap CI widened to a t interval.
+    """Mean of ``values`` with a cluster-bootstrap CI widened to a t interval
+    (:func:`mean_interval_from_sums` over the per-cluster sums)."""
+    if len(values) == 0:
+        return np.nan, np.nan, np.nan
+    _, sums, counts = cluster_sums(values, clusters)
+    return mean_interval_from_sums(sums, counts, n_boot, level, rng, bounds, floor_sd)
+
+
+def mean_interval_from_sums(sums: np.ndarray, counts: np.ndarray, n_boot: int, level: float,
+                            rng: np.random.Generator, bounds: tuple[float, float],
+                            floor_sd: float = 0.0) -> tuple[float, float, float]:
+    """Mean with a cluster-bootstrap CI widened to a t interval, from per-cluster sums and
+    counts (clusters in sorted key order).
 
     The t interval (C - 1 degrees of freedom) uses the larger of two standard errors: the
     linearised standard error of the ratio estimator over clusters,
@@ -91,13 +133,11 @@ def cluster_mean_interval(values: np.ndarray, clusters: np.ndarray, n_boot: int,
     sentences that happen to agree do not produce a zero-width interval). One cluster gives no
     information about between-cluster variability: the interval is the whole range ``bounds``.
     """
-    values = np.asarray(values, dtype=float)
-    if len(values) == 0:
+    sums = np.asarray(sums, dtype=float)
+    counts = np.asarray(counts, dtype=float)
+    c = len(sums)
+    if c == 0:
         return np.nan, np.nan, np.nan
-    codes, uniq = pd.factorize(pd.Series(clusters), sort=True)
-    c = len(uniq)
-    sums = np.bincount(codes, weights=values, minlength=c)
-    counts = np.bincount(codes, minlength=c).astype(float)
     mean = float(sums.sum() / counts.sum())
     if c < 2:
         return mean, bounds[0], bounds[1]
@@ -111,6 +151,37 @@ def cluster_mean_interval(values: np.ndarray, clusters: np.ndarray, n_boot: int,
     lo = max(bounds[0], min(float(b_lo), mean - t * se))
     hi = min(bounds[1], max(float(b_hi), mean + t * se))
     return mean, lo, hi
+
+
+def spread_moments(values: np.ndarray) -> tuple[int, float, float]:
+    """(n, mean, sum of squared deviations) of the non-missing ``values``, computed as pandas'
+    ``Series.std`` computes them, so :func:`spread_from_moments` of one part is that SD exactly."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return 0, 0.0, 0.0
+    mean = x.sum(dtype=np.float64) / len(x)
+    return len(x), float(mean), float(((mean - x) ** 2).sum(dtype=np.float64))
+
+
+def spread_from_moments(parts: list[tuple[int, float, float]]) -> float:
+    """Sample SD (ddof 1) of the union of parts, combined in the order given (Chan et al. 1979);
+    0.0 when fewer than two values."""
+    n, mean, m2 = 0, 0.0, 0.0
+    for n_b, mean_b, m2_b in parts:
+        if n_b == 0:
+            continue
+        if n == 0:
+            n, mean, m2 = n_b, mean_b, m2_b
+            continue
+        total = n + n_b
+        delta = mean_b - mean
+        mean = mean + delta * n_b / total
+        m2 = m2 + m2_b + delta * delta * n * n_b / total
+        n = total
+    if n < 2:
+        return 0.0
+    return float(np.sqrt(m2 / (n - 1)))
 
 
 def measured_sentences(sentences: pd.DataFrame, include_non_body: bool,

@@ -50,6 +50,7 @@ class ThemeConfig(_Section):
     n_components: int = 5
     similarity_threshold: float | None = Field(None, description="Min evidence for a named theme; None uses the value calibrated for the embedding backend.")
     phrase_weight: float = Field(0.4, ge=0, le=1, description="Weight of the best clause-to-seed-phrase cosine in a named theme's evidence (0 = prototype only).")
+    secondary_margin: float | None = Field(0.1, ge=0, le=1, description="A sentence also mentions another named theme (column also_themes; framing reads it under that theme too) when its evidence for it is at least the threshold plus this margin; null = one theme per sentence.")
     compete_margin: float = Field(0.1, ge=0, le=1, description="A sentence whose named-theme evidence is less than this above the threshold joins a discovered topic instead when it is closer to that topic's centroid than to its theme's (0 = named themes always win).")
     min_sentences_for_clustering: int = 30
     reduce_outliers: bool = True

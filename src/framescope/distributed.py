@@ -9,24 +9,33 @@ with the corpus runs on the workers, one task per partition (``Client.map``):
 2. the theme model is fitted once, on the client, on the sample of whole documents that
    ``pipeline.fit_sample_documents`` draws (``themes.fit_sample``), gathered from the workers;
 3. ``assign_and_measure``: every sentence of the partition gets the fit's own theme (sample
-   sentences) or the fitted model's (the rest), then tone, frame scores and voice.
+   sentences) or the fitted model's (the rest), then tone, frame scores and voice; the rows are
+   written beside the partition and the task returns only the partition's partials of the
+   study's measures (``framing.measure_partials``: counts per cluster, cell, frame, term and
+   speaker; tone sums per cluster; vector sums per cell);
+4. ``candidates``: exemplar and contrast-pair candidates of the partition, given the centroids
+   combined on the client (capped per cell and per theme × source pair, no text);
+5. ``sentence_texts``: the texts of the chosen contrast pairs.
 
-The client then reads the partitions' sentence rows back and computes emphasis and framing with
-the same functions as the local engine, over the same rows (``pipeline.finish_study``).
+The client combines the partials into the tables (``framing.measure_tables``,
+``framing.settle_candidates``) and writes the study, streaming ``sentences.parquet`` from the
+partition files one at a time (``pipeline.write_study``). It never holds the sentence rows or
+their vectors, except the fit sample.
 
 Why the result equals the local engine's, bit for bit: both engines run the same functions
-(``pipeline.theme_and_measure`` and the rest) on the same partitions, so every embedding batch
-and matrix product sees the same rows; segmentation, sentence ids, context mixing, acronyms and
-voices depend on nothing outside a sentence's own document, and no document is split; the fit
-sees the same sample; the model reaches the workers through its safetensors + JSON files, which
-hold its arrays exactly; and the measures run on the client over the same rows, whose
-resampling clusters (paragraphs or documents) never straddle two partitions, so the bootstrap
-and the permutation test draw from the same per-cluster counts with the same seeds. One caveat,
-for MiniLM on an empty embedding cache: a sentence text that also occurs in an earlier partition
-is read from the cache by the local engine (which runs the partitions in turn) but embedded again
-on the cluster (where they run at once), so that partition's batches differ, and MiniLM's output
-depends in the 7th decimal on a batch's padded length. With a warm cache, or with wordllama,
-the two engines agree exactly. ``tfidf`` learns from the whole corpus and is refused.
+(``pipeline.theme_and_measure``, the partials and their combination) on the same partitions, so
+every embedding batch and matrix product sees the same rows; segmentation, sentence ids, context
+mixing, acronyms and voices depend on nothing outside a sentence's own document, and no document
+is split; the fit sees the same sample; the model reaches the workers through its safetensors +
+JSON files, which hold its arrays exactly; resampling clusters (paragraphs or documents) never
+straddle two partitions, so the bootstrap and the permutation test draw from the same
+per-cluster counts with the same seeds; and the float sums that are combined (the tone SD, the
+centroids) are added in partition order by both. One caveat, for MiniLM on an empty embedding
+cache: a sentence text that also occurs in an earlier partition is read from the cache by the
+local engine (which runs the partitions in turn) but embedded again on the cluster (where they
+run at once), so that partition's batches differ, and MiniLM's output depends in the 7th decimal
+on a batch's padded length. With a warm cache, or with wordllama, the two engines agree exactly.
+``tfidf`` learns from the whole corpus and is refused.
 
 ``--scheduler tcp://host:8786`` connects to a running cluster; without it a ``LocalCluster``
 (one single-threaded worker process per core, on 127.0.0.1) is started and closed. Partition
@@ -46,7 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framescope.config import EmbedConfig, RunConfig
+from framescope.config import EmbedConfig, MeasureConfig, RunConfig
 from framescope.errors import InputError
 
 log = logging.getLogger("framescope.distributed")
@@ -101,8 +110,10 @@ def sample_rows(work: str, part: int, doc_ids: list[str]) -> tuple[pd.DataFrame,
 
 
 def assign_and_measure(work: str, part: int, model_dir: str, fitted: pd.DataFrame, doc_ids: list[str],
-                       embed: dict, frames) -> int:
-    """Themes, tone, frame scores and voices of one partition's sentences, written beside it."""
+                       embed: dict, frames, measures: dict) -> dict:
+    """Themes, tone, frame scores and voices of one partition's sentences, written beside it;
+    returns the partition's partials of the study's measures (``framing.measure_partials``)."""
+    from framescope.framing import measure_partials
     from framescope.pipeline import theme_and_measure
 
     w = Path(work)
@@ -110,7 +121,42 @@ def assign_and_measure(work: str, part: int, model_dir: str, fitted: pd.DataFram
     vectors = np.load(w / f"vectors-{part:05d}.npy", allow_pickle=False)
     out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames)
     out.to_parquet(w / f"measured-{part:05d}.parquet", index=False)
-    return len(out)
+    return measure_partials(out, vectors, MeasureConfig.model_validate(measures))
+
+
+_MEASURED = ["sentence_id", "doc_id", "source", "paragraph", "text", "is_body", "theme", "also_themes", "tone"]
+
+
+class Partitions:
+    """The measured partitions of a work folder, read one at a time: ``parts[q]`` is
+    ``(sentences, vectors)`` of partition q (only the columns the candidates need; the vectors
+    memory-mapped)."""
+
+    def __init__(self, work: str, n: int):
+        self.work, self.n = Path(work), n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, q: int) -> tuple[pd.DataFrame, np.ndarray]:
+        sentences = pd.read_parquet(self.work / f"measured-{q:05d}.parquet", columns=_MEASURED)
+        return sentences, np.load(self.work / f"vectors-{q:05d}.npy", mmap_mode="r", allow_pickle=False)
+
+
+def candidates(work: str, part: int, n_parts: int, measures: dict, centroids: dict, limit: int) -> dict:
+    """Exemplar and contrast-pair candidates of one partition (``framing.candidate_partials``)."""
+    from framescope.framing import candidate_partials
+
+    parts = Partitions(work, n_parts)
+    sentences, vectors = parts[part]
+    return candidate_partials(sentences, np.asarray(vectors), MeasureConfig.model_validate(measures), centroids,
+                              parts, limit)
+
+
+def sentence_texts(work: str, part: int, ids: list[str]) -> pd.DataFrame:
+    """``sentence_id, text`` of the given sentences of one partition."""
+    df = pd.read_parquet(Path(work) / f"measured-{part:05d}.parquet", columns=["sentence_id", "text"])
+    return df[df["sentence_id"].isin(ids)].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- client side
@@ -140,9 +186,12 @@ def _client(cfg: RunConfig):
 def run_dask(cfg: RunConfig, progress=False) -> Path:
     """Run a whole study on a dask.distributed cluster; same folder and tables as ``pipeline.run``."""
     from framescope.corpus import load_documents
+    from framescope.framing import (
+        body_theme_counts, contrast_ids, measure_tables, settle_candidates, stack, study_centroids, with_texts,
+    )
     from framescope.pipeline import (
-        _progress_fn, corpus_partitions, embedder_for, finish_study, fit_sample_documents, fit_themes, fitted_rows, load_inputs,
-        resolve_out, themes_for_corpus, timed,
+        _progress_fn, corpus_partitions, embedder_for, fit_sample_documents, fit_themes, fitted_rows, load_inputs,
+        resolve_out, themes_for_corpus, timed, write_study,
     )
 
     if cfg.embed.model.strip() == "tfidf":
@@ -152,6 +201,7 @@ def run_dask(cfg: RunConfig, progress=False) -> Path:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     timings: dict[str, float] = {}
     embed = cfg.embed.model_dump(mode="json")
+    measures = cfg.measures.model_dump(mode="json")
     out = resolve_out(cfg.out)
     given = os.environ.get("FRAMESCOPE_DASK_DIR")
     if given:
@@ -194,20 +244,35 @@ def run_dask(cfg: RunConfig, progress=False) -> Path:
             by_part = [fitted_rows(model, sample, documents["doc_id"].iloc[a:b]) for a, b in bounds]
 
         with timed(timings, "sentence measures", report):
-            client.gather(client.map(
+            partials = client.gather(client.map(
                 assign_and_measure, [str(work)] * len(parts), parts, [str(work / "model")] * len(parts),
-                by_part, [sample_docs] * len(parts), [embed] * len(parts), [frames] * len(parts), pure=False))
-            sentences = pd.concat([pd.read_parquet(work / f"measured-{i:05d}.parquet") for i in parts],
-                                  ignore_index=True)
-            vectors = np.concatenate([np.load(work / f"vectors-{i:05d}.npy", allow_pickle=False) for i in parts])
-            body = sentences["is_body"].to_numpy(bool)
-            themes, notes = themes_for_corpus(model, sentences.loc[body, "theme"],
-                                              int(doc_body.loc[sample_docs].sum()), int(body.sum()))
+                by_part, [sample_docs] * len(parts), [embed] * len(parts), [frames] * len(parts),
+                [measures] * len(parts), pure=False))
+            counts = {"sentences": sum(p["n_sentences"] for p in partials),
+                      "body_sentences": sum(p["n_body"] for p in partials)}
+            themes, notes = themes_for_corpus(model, None, int(doc_body.loc[sample_docs].sum()),
+                                              counts["body_sentences"], counts=body_theme_counts(partials))
+
+        with timed(timings, "emphasis", report):  # and the other tables combined from per-partition counts
+            tables = measure_tables(partials, cfg.measures, frames, documents, notes)
+
+        with timed(timings, "framing", report):  # exemplars and contrast pairs from per-partition candidates
+            centroids = study_centroids(partials)
+            exemplars, contrasts = settle_candidates(lambda limit: client.gather(client.map(
+                candidates, [str(work)] * len(parts), parts, [len(parts)] * len(parts), [measures] * len(parts),
+                [centroids] * len(parts), [limit] * len(parts), pure=False)), cfg.measures)
+            ids = contrast_ids(contrasts)
+            texts = stack(client.gather(client.map(sentence_texts, [str(work)] * len(parts), parts,
+                                                   [ids] * len(parts), pure=False)))
+            contrasts = with_texts(contrasts, pd.Series(texts["text"].to_numpy(dtype=object),
+                                                        index=texts["sentence_id"].to_numpy()))
+            tables.update(exemplars=exemplars, contrasts=contrasts)
         info = {"scheduler": client.scheduler.address, "workers": n_workers, "partitions": len(parts)}
-        return finish_study(cfg, documents=documents, sentences=sentences, vectors=vectors, themes=themes,
-                            model=model, notes=notes, frames=frames, embedder=embedder, inputs=inputs,
-                            codebook_path=codebook_path, timings=timings, report=report, started=started,
-                            engine_info=info)
+        return write_study(cfg, documents=documents,
+                           sentence_parts=[work / f"measured-{i:05d}.parquet" for i in parts], themes=themes,
+                           tables=tables, model=model, notes=notes, frames=frames, embedder=embedder,
+                           inputs=inputs, codebook_path=codebook_path, timings=timings, report=report,
+                           started=started, engine_info=info, counts=counts)
     finally:
         if client is not None:
             client.close()

@@ -16,11 +16,11 @@ import re
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from framescope.bootstrap import (
-    cluster_keys, measured_sentences, multinomial_weights, percentile_interval, rng_for,
-    theme_order, wilson_interval,
+    cluster_keys, measured_sentences, percentile_interval, replicate_counts, rng_for, theme_order,
+    wilson_interval,
 )
 from framescope.config import MeasureConfig
 
@@ -46,21 +46,46 @@ def _cluster_matrix(codes: np.ndarray, theme_codes: np.ndarray, n_clusters: int,
     return np.bincount(flat, weights=weights, minlength=n_clusters * n_themes).reshape(n_clusters, n_themes)
 
 
-def source_shares(body: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig) -> pd.DataFrame:
+def cluster_counts(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
+    """Measured sentences and their words per ``source, doc_id, cluster, theme`` (``n``, ``words``).
+
+    This is all that emphasis needs from the sentences: a resampling cluster (paragraph or
+    document) lies inside one document, so the tables of partitions of whole documents are
+    simply stacked (:func:`emphasis_from_counts`). Sums of whole numbers, so exact in any order.
+    """
+    body = measured_sentences(sentences, cfg.include_non_body)
+    df = pd.DataFrame({"source": body["source"].to_numpy(), "doc_id": body["doc_id"].astype(str).to_numpy(),
+                       "cluster": cluster_keys(body, cfg.resample_unit).to_numpy(),
+                       "theme": body["theme"].to_numpy(), "words": _word_counts(body)})
+    out = (df.groupby(["source", "doc_id", "cluster", "theme"], sort=True)
+             .agg(n=("words", "size"), words=("words", "sum")).reset_index())
+    return out.astype({"n": "int64", "words": "float64"})
+
+
+def study_sources_and_themes(sentences: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Every source and every theme (``unassigned`` for none) of the sentences, body or not."""
+    sources = {str(s) for s in sentences["source"].astype(str).unique()}
+    themes = sentences["theme"].astype("object").where(sentences["theme"].notna(), "unassigned")
+    return sorted(sources), theme_order(themes.astype(str).unique())
+
+
+def shares_from_counts(counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig) -> pd.DataFrame:
     """Share of each source's sentences per theme with a cluster-bootstrap + Wilson interval.
 
-    ``body`` is already filtered to the measured sentences. Draws are seeded from ``cfg.seed``
-    and the source name, so the same data always gives the same interval (also per period).
+    ``counts`` is a :func:`cluster_counts` table (or several stacked). Draws are seeded from
+    ``cfg.seed`` and the source name, so the same data always gives the same interval (also per
+    period); the replicates are drawn in chunks (``bootstrap.replicate_counts``).
     """
     rows = []
-    words = _word_counts(body)
-    t_all = pd.Categorical(body["theme"], categories=themes).codes
-    clusters = cluster_keys(body, cfg.resample_unit).to_numpy()
-    src_col = body["source"].to_numpy()
+    t_all = pd.Categorical(counts["theme"], categories=themes).codes
+    src_col = counts["source"].to_numpy()
+    clusters = counts["cluster"].to_numpy()
+    n_col = counts["n"].to_numpy(float)
+    words = counts["words"].to_numpy(float)
     for src in sources:
         mask = src_col == src
         c_codes, uniq = pd.factorize(pd.Series(clusters[mask]), sort=True)
-        k_mat = _cluster_matrix(c_codes, t_all[mask], len(uniq), len(themes))
+        k_mat = _cluster_matrix(c_codes, t_all[mask], len(uniq), len(themes), n_col[mask])
         w_mat = _cluster_matrix(c_codes, t_all[mask], len(uniq), len(themes), words[mask])
         k = k_mat.sum(axis=0)
         n = float(k.sum())
@@ -69,8 +94,7 @@ def source_shares(body: pd.DataFrame, sources: list[str], themes: list[str], cfg
             share = k / n if n else np.full(len(themes), np.nan)
             word_share = w_mat.sum(axis=0) / w_tot if w_tot else np.full(len(themes), np.nan)
             if n:
-                w = multinomial_weights(len(uniq), cfg.n_boot, rng_for(cfg.seed, src))
-                boot_k = w @ k_mat
+                boot_k = replicate_counts(k_mat, cfg.n_boot, rng_for(cfg.seed, src))
                 boot = boot_k / boot_k.sum(axis=1, keepdims=True)
                 b_lo, b_hi = percentile_interval(boot, cfg.ci_level)
             else:
@@ -114,32 +138,45 @@ def relabelings(cluster_counts: list[int]) -> float:
     return math.exp(min(log_n, 700.0))
 
 
-def emphasis_test(body: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig) -> dict:
+def _relabelled_tables(perm: np.ndarray, k_all: np.ndarray, n_sources: int) -> np.ndarray:
+    """Source × theme tables (b, sources, themes) when cluster c goes to source ``perm[r, c]`` in
+    replicate r: a sparse one-hot product, exact (whole numbers) and single-threaded."""
+    b, n_clusters = perm.shape
+    rows = (np.arange(b)[:, None] * n_sources + perm).ravel()
+    cols = np.tile(np.arange(n_clusters), b)
+    onehot = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(b * n_sources, n_clusters))
+    return np.asarray(onehot @ k_all).reshape(b, n_sources, k_all.shape[1])
+
+
+def emphasis_test(counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig) -> dict:
     """Chi-square of independence of source × theme; p from permuting clusters across sources.
 
-    Whole clusters (paragraphs or documents) keep their sentences' themes and are handed back to
-    the sources at random, keeping each source's number of clusters; ``p_value`` is
-    (1 + #{permuted chi2 >= observed}) / (1 + n_boot). Returns the statistics and a
-    ``residual`` Series indexed by (source, theme); NaN everywhere when there is nothing to test.
+    ``counts`` is a :func:`cluster_counts` table. Whole clusters (paragraphs or documents) keep
+    their sentences' themes and are handed back to the sources at random, keeping each source's
+    number of clusters; ``p_value`` is (1 + #{permuted chi2 >= observed}) / (1 + n_boot).
+    Returns the statistics and a ``residual`` Series indexed by (source, theme); NaN everywhere
+    when there is nothing to test.
     """
     na = {"chi2": np.nan, "dof": np.nan, "p_value": np.nan, "p_chi2": np.nan,
           "residual": pd.Series(dtype=float)}
-    used = [s for s in sources if (body["source"] == s).any()]
+    present = set(counts.loc[counts["n"] > 0, "source"])
+    used = [s for s in sources if s in present]
     if len(used) < 2:
         return {**na, "test": "none: fewer than two sources with sentences"}
-    df = body[body["source"].isin(used)]
-    observed = pd.crosstab(df["source"], df["theme"]).reindex(index=used, columns=themes, fill_value=0)
+    df = counts[counts["source"].isin(used)]
+    observed = (df.groupby(["source", "theme"])["n"].sum().unstack(fill_value=0)
+                  .reindex(index=used, columns=themes, fill_value=0))
     observed = observed.loc[:, observed.sum(axis=0) > 0]
     if observed.shape[1] < 2:
         return {**na, "test": "none: all sentences are in one theme"}
     o = observed.to_numpy(float)
     chi2, p_chi2, dof, _ = stats.chi2_contingency(o, correction=False)
     resid = pd.DataFrame(adjusted_residuals(o), index=observed.index, columns=observed.columns).stack()
+    resid.index.names = ["source", "theme"]
 
-    keys = cluster_keys(df, cfg.resample_unit).to_numpy()
-    c_codes, uniq = pd.factorize(pd.Series(keys), sort=True)
+    c_codes, uniq = pd.factorize(pd.Series(df["cluster"].to_numpy()), sort=True)
     t_codes = pd.Categorical(df["theme"], categories=list(observed.columns)).codes
-    k_all = _cluster_matrix(c_codes, t_codes, len(uniq), observed.shape[1])
+    k_all = _cluster_matrix(c_codes, t_codes, len(uniq), observed.shape[1], df["n"].to_numpy(float))
     first = pd.Series(df["source"].to_numpy()).groupby(c_codes).first()
     labels = pd.Categorical(first.to_numpy(), categories=used).codes
     rng = rng_for(cfg.seed, "emphasis-permutation")
@@ -148,7 +185,7 @@ def emphasis_test(body: pd.DataFrame, sources: list[str], themes: list[str], cfg
     while done < cfg.n_boot:
         b = min(chunk, cfg.n_boot - done)
         perm = rng.permuted(np.tile(labels, (b, 1)), axis=1)
-        tables = np.stack([(perm == s).astype(float) @ k_all for s in range(len(used))], axis=1)
+        tables = _relabelled_tables(perm, k_all, len(used))
         hits += int(np.sum(_chi2_stats(tables) >= obs_stat - 1e-9 * max(1.0, obs_stat)))
         done += b
     unit = "paragraphs" if cfg.resample_unit == "paragraph" else "documents"
@@ -157,14 +194,12 @@ def emphasis_test(body: pd.DataFrame, sources: list[str], themes: list[str], cfg
             "test": f"chi-square of independence; p by permuting {unit} across sources ({cfg.n_boot}x)"}
 
 
-def emphasis_table(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
-    """One row per source × theme: counts, shares, CI, small-cell flag, residual and the test."""
-    body = measured_sentences(sentences, cfg.include_non_body)
-    sources = sorted(sentences["source"].astype(str).unique())
-    all_themes = sentences["theme"].astype("object").where(sentences["theme"].notna(), "unassigned")
-    themes = theme_order(all_themes.astype(str).unique())
-    out = source_shares(body, sources, themes, cfg)
-    test = emphasis_test(body, sources, themes, cfg)
+def emphasis_from_counts(counts: pd.DataFrame, sources: list[str], themes: list[str],
+                         cfg: MeasureConfig) -> pd.DataFrame:
+    """One row per source × theme from :func:`cluster_counts` (of all partitions, stacked):
+    counts, shares, CI, small-cell flag, residual and the test."""
+    out = shares_from_counts(counts, sources, themes, cfg)
+    test = emphasis_test(counts, sources, themes, cfg)
     resid = test.pop("residual")
     idx = pd.MultiIndex.from_frame(out[["source", "theme"]])
     out["residual"] = resid.reindex(idx).to_numpy(float) if len(resid) else np.nan
@@ -172,6 +207,13 @@ def emphasis_table(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
         out[key] = test[key]
     out["dof"] = out["dof"].astype("float64")
     return out[COLUMNS].reset_index(drop=True)
+
+
+def emphasis_table(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
+    """One row per source × theme: counts, shares, CI, small-cell flag, residual and the test."""
+    counts = cluster_counts(sentences, cfg)  # checks the columns
+    sources, themes = study_sources_and_themes(sentences)
+    return emphasis_from_counts(counts, sources, themes, cfg)
 
 
 # --------------------------------------------------------------------------- over time
@@ -244,19 +286,24 @@ def document_periods(documents: pd.DataFrame, cfg: MeasureConfig) -> tuple[pd.Se
 
 def emphasis_over_time(sentences: pd.DataFrame, documents: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
     """Shares per period × source × theme (same method as ``emphasis_table``); empty without dates."""
+    counts = cluster_counts(sentences, cfg)  # checks the columns
+    _, themes = study_sources_and_themes(sentences)
+    return emphasis_time_from_counts(counts, themes, documents, cfg)
+
+
+def emphasis_time_from_counts(counts: pd.DataFrame, themes: list[str], documents: pd.DataFrame,
+                              cfg: MeasureConfig) -> pd.DataFrame:
+    """:func:`emphasis_over_time` from :func:`cluster_counts` (of all partitions, stacked)."""
     periods, _ = document_periods(documents, cfg)
     empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
         TIME_COLUMNS, ["object", "object", "object", "int64", "float64", "float64", "float64", "bool", "int64"])})
     if periods.empty:
         return empty
-    body = measured_sentences(sentences, cfg.include_non_body)
-    all_themes = sentences["theme"].astype("object").where(sentences["theme"].notna(), "unassigned")
-    themes = theme_order(all_themes.astype(str).unique())
-    body = body.assign(period=body["doc_id"].astype(str).map(periods)).dropna(subset=["period"])
+    counts = counts.assign(period=counts["doc_id"].astype(str).map(periods)).dropna(subset=["period"])
     parts = []
-    for period, part in body.groupby("period", sort=True):
+    for period, part in counts.groupby("period", sort=True):
         sources = sorted(part["source"].unique())
-        shares = source_shares(part, sources, themes, cfg)
+        shares = shares_from_counts(part, sources, themes, cfg)
         parts.append(shares.assign(period=period))
     if not parts:
         return empty

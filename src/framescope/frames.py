@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from framescope.bootstrap import measured_sentences, theme_order
 from framescope.config import MeasureConfig
 from framescope.config import validated
+from framescope.embed import cached_encode
 from framescope.errors import InputError
 
 BUNDLED = Path(__file__).resolve().parent / "data" / "frames.yaml"
@@ -138,11 +139,11 @@ def frame_scores(sentences: pd.DataFrame, vectors: np.ndarray | None, embedder, 
     if texts is None:
         raise InputError("sentences table has no 'text' column")
     if vectors is None:
-        vectors = embedder.encode(texts)
+        vectors = cached_encode(texts, embedder)
     vectors = np.asarray(vectors, dtype=np.float32)
     if len(vectors) != len(sentences):
         raise ValueError(f"{len(vectors)} vectors for {len(sentences)} sentences")
-    desc = np.asarray(embedder.encode([f"{f.label}. {f.description}" for f in frames.scored]), dtype=np.float32)
+    desc = np.asarray(cached_encode([f"{f.label}. {f.description}" for f in frames.scored], embedder), dtype=np.float32)
     norm = lambda m: m / np.clip(np.linalg.norm(m, axis=1, keepdims=True), 1e-12, None)  # noqa: E731
     cos = norm(vectors) @ norm(desc).T if len(vectors) else np.zeros((0, len(desc)))
     score = cos + frames.cue_weight * (1.0 - 0.5 ** cue_counts(texts, frames))
@@ -153,23 +154,29 @@ def frame_scores(sentences: pd.DataFrame, vectors: np.ndarray | None, embedder, 
     return out
 
 
-def frame_table(sentences: pd.DataFrame, cfg: MeasureConfig, frames: Frames | None = None) -> pd.DataFrame:
-    """Share of each frame among the sentences of each theme × source (cells with sentences)."""
+def frame_table(sentences: pd.DataFrame | None, cfg: MeasureConfig, frames: Frames | None = None,
+                counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Share of each frame among the sentences of each theme × source (cells with sentences).
+
+    ``counts`` (``theme, source, frame, n_sentences``: ``framing.frame_counts`` of the
+    partitions, stacked) stands in for ``sentences`` when given.
+    """
     frames = frames or load_frames(cfg.frames)
-    if "frame" not in sentences.columns:
-        raise InputError("sentences table has no 'frame' column (run frame_scores first)")
-    body = measured_sentences(sentences, cfg.include_non_body, ("source", "theme", "frame"))
-    body = body[body["frame"].notna()]
-    keys = frames.keys + sorted(set(body["frame"].dropna().astype(str)) - set(frames.keys))
+    if counts is None:
+        from framescope.framing import frame_counts
+
+        counts = frame_counts(sentences, cfg)
+    keys = frames.keys + sorted(set(counts["frame"].astype(str)) - set(frames.keys))
     labels = frames.labels
-    counts = (body.assign(frame=pd.Categorical(body["frame"].astype(str), categories=keys))
-                  .groupby(["theme", "source", "frame"], observed=False).size().rename("n_sentences").reset_index())
+    found = counts
+    counts = (counts.assign(frame=pd.Categorical(counts["frame"].astype(str), categories=keys))
+                    .groupby(["theme", "source", "frame"], observed=False)["n_sentences"].sum().reset_index())
     totals = counts.groupby(["theme", "source"])["n_sentences"].transform("sum")
     counts = counts[totals > 0].copy()
     counts["share"] = counts["n_sentences"] / totals[totals > 0]
     counts["frame"] = counts["frame"].astype(str)
     counts["label"] = counts["frame"].map(lambda k: labels.get(k, k))
-    order = {t: i for i, t in enumerate(theme_order(body["theme"].unique()))}
+    order = {t: i for i, t in enumerate(theme_order(found["theme"].unique()))}
     counts = counts.assign(_o=counts["theme"].map(order), _f=counts["frame"].map({k: i for i, k in enumerate(keys)}))
     counts = counts.sort_values(["_o", "source", "_f"], kind="stable")
     return counts[COLUMNS].reset_index(drop=True).astype({"n_sentences": "int64", "share": "float64"})

@@ -6,8 +6,10 @@ stages: ``local`` (this process) and ``dask`` (``framescope.distributed``, the s
 dask.distributed cluster). Both cut the corpus into the same partitions of whole documents
 (:func:`corpus_partitions`), segment, embed, assign themes and score sentences partition by
 partition with the same functions, fit the theme model on the same sample of documents
-(:func:`fit_sample_documents`), and finish with :func:`finish_study`; so they write the same
-study, down to the last bit of every float.
+(:func:`fit_sample_documents`), compute every table from per-partition partials combined in
+partition order (``framing.measure_partials``/``measure_tables``, see :func:`finish_study`) and
+write the study with :func:`write_study`; so they write the same study, down to the last bit of
+every float.
 """
 from __future__ import annotations
 
@@ -217,7 +219,7 @@ def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebo
 
 def assign_themes(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
                   in_sample: np.ndarray, embedder) -> pd.DataFrame:
-    """``sentence_id, theme, theme_score, x, y`` for ``sentences``: the fit's own assignment
+    """``sentence_id, theme, theme_score, x, y, also_themes`` for ``sentences``: the fit's own assignment
     (``fitted``, rows of ``model.assign_``) for sentences of the sample, the fitted model's
     ``transform`` for the rest (row by row, so any split of the rows into partitions gives the
     same answer)."""
@@ -233,13 +235,16 @@ def assign_themes(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors:
     return out.iloc[np.argsort(order.loc[out["sentence_id"]].to_numpy(), kind="stable")].reset_index(drop=True)
 
 
-def themes_for_corpus(model, assigned: pd.Series, n_sample: int, n_all: int) -> tuple[pd.DataFrame, list[str]]:
-    """The fitted themes table with ``n_sentences`` counted over the whole corpus, and the
-    run notes (the fit's own, plus one saying the model was fitted on a sample)."""
+def themes_for_corpus(model, assigned: pd.Series | None, n_sample: int, n_all: int,
+                      counts: pd.Series | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The fitted themes table with ``n_sentences`` counted over the whole corpus (the body
+    sentences' themes ``assigned``, or their ``counts`` per theme), and the run notes (the
+    fit's own, plus one saying the model was fitted on a sample)."""
     from framescope.codebook import UNASSIGNED
 
     themes = model.themes_.copy()
-    counts = assigned.dropna().astype(str).value_counts()
+    if counts is None:
+        counts = assigned.dropna().astype(str).value_counts()
     if counts.get(UNASSIGNED, 0) and UNASSIGNED not in set(themes["theme"]):
         themes = pd.concat([themes, pd.DataFrame([{
             "theme": UNASSIGNED, "label": "Unassigned", "keywords": [], "n_sentences": 0, "named": False,
@@ -264,35 +269,104 @@ def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, fr
     return sentences
 
 
+def partition_rows(sentences: pd.DataFrame, documents: pd.DataFrame) -> list[np.ndarray]:
+    """Row numbers of ``sentences`` in each corpus partition (:func:`corpus_partitions`)."""
+    if documents is not None and len(documents) and "n_chars" not in documents.columns:
+        documents = documents.assign(n_chars=documents["text"].fillna("").astype(str).str.len())
+    bounds = corpus_partitions(documents) if documents is not None and len(documents) else []
+    if len(bounds) < 2:
+        return [np.arange(len(sentences))]
+    part = np.repeat(np.arange(len(bounds)), [b - a for a, b in bounds])
+    doc_part = pd.Series(part, index=documents["doc_id"].astype(str).to_numpy())
+    doc_part = doc_part[~doc_part.index.duplicated()]
+    where = sentences["doc_id"].astype(str).map(doc_part).fillna(len(bounds) - 1).to_numpy(int)
+    return [np.flatnonzero(where == i) for i in range(len(bounds))]
+
+
+class RowPartitions:
+    """``(sentences, vectors)`` of each partition of an in-memory table, cut on access (a run of
+    rows is a view, not a copy)."""
+
+    def __init__(self, sentences: pd.DataFrame, vectors: np.ndarray, rows: list[np.ndarray]):
+        self.sentences, self.vectors = sentences, vectors
+        self.rows = [slice(int(r[0]), int(r[-1]) + 1) if len(r) and r[-1] - r[0] + 1 == len(r) else r for r in rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, q: int) -> tuple[pd.DataFrame, np.ndarray]:
+        r = self.rows[q]
+        return self.sentences.iloc[r].reset_index(drop=True), self.vectors[r]
+
+    def __iter__(self):
+        return (self[q] for q in range(len(self)))
+
+
+def write_sentence_parts(parts: list, path: Path) -> None:
+    """Write the sentences table from its partitions in order (DataFrames or Parquet files), one
+    partition in memory at a time; column types are unified across partitions (a column that is
+    empty in one partition takes its type from the others)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(parts) == 1 and isinstance(parts[0], pd.DataFrame):
+        parts[0].to_parquet(path, index=False)
+        return
+
+    def table(p):
+        return pq.read_table(p) if isinstance(p, (str, Path)) else pa.Table.from_pandas(p, preserve_index=False)
+
+    schemas = [pq.read_schema(p) if isinstance(p, (str, Path)) else table(p).schema for p in parts]
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    with pq.ParquetWriter(path, schema) as writer:
+        for p in parts:
+            writer.write_table(table(p).select(schema.names).cast(schema))
+
+
 def finish_study(cfg: RunConfig, *, documents, sentences, vectors, themes, model, notes, frames, embedder,
                  inputs, codebook_path, timings, report, started, engine_info: dict | None = None) -> Path:
-    """Emphasis and framing tables from the themed sentences, then the study written atomically."""
-    from framescope.emphasis import emphasis_over_time, emphasis_table
+    """Emphasis and framing tables from the themed sentences, then the study written atomically.
+
+    The tables are combined from partials computed partition by partition
+    (``framing.measure_partials``, ``framing.candidate_partials``), exactly as the dask engine
+    computes them on its workers, so both engines write the same tables.
+    """
     from framescope.framing import (
-        contrasts_table, distinctive_terms, exemplars_table, frame_table, notes_table, tone_table,
-        voices_table,
+        candidate_partials, contrast_ids, measure_partials, measure_tables, settle_candidates,
+        study_centroids, with_texts,
     )
 
+    m = cfg.measures
+    parts = RowPartitions(sentences, vectors, partition_rows(sentences, documents))
     with timed(timings, "emphasis", report):
-        emphasis = emphasis_table(sentences, cfg.measures)
-        emphasis_time = emphasis_over_time(sentences, documents, cfg.measures)
+        partials = [measure_partials(s, v, m) for s, v in parts]
+        tables = measure_tables(partials, m, frames, documents, notes)
 
     with timed(timings, "framing", report):
-        tables = {
-            "terms": distinctive_terms(sentences, cfg.measures),
-            "tone": tone_table(sentences, cfg.measures),
-            "frames": frame_table(sentences, cfg.measures, frames),
-            "voices": voices_table(sentences),
-            "exemplars": exemplars_table(sentences, vectors, cfg.measures),
-            "contrasts": contrasts_table(sentences, vectors, cfg.measures),
-        }
-        tables["notes"] = notes_table(sentences, emphasis, cfg.measures, run_notes=notes, documents=documents)
+        centroids = study_centroids(partials)
+        exemplars, contrasts = settle_candidates(
+            lambda limit: [candidate_partials(s, v, m, centroids, parts, limit) for s, v in parts], m)
+        ids = contrast_ids(contrasts)
+        texts = sentences.loc[sentences["sentence_id"].isin(ids), ["sentence_id", "text"]]
+        contrasts = with_texts(contrasts, pd.Series(texts["text"].to_numpy(dtype=object), index=texts["sentence_id"].to_numpy()))
+        tables.update(exemplars=exemplars, contrasts=contrasts)
+    counts = {"sentences": len(sentences), "body_sentences": int(sentences["is_body"].sum())}
+    return write_study(cfg, documents=documents, sentence_parts=[sentences], themes=themes, tables=tables,
+                       model=model, notes=notes, frames=frames, embedder=embedder, inputs=inputs,
+                       codebook_path=codebook_path, timings=timings, report=report, started=started,
+                       engine_info=engine_info, counts=counts)
 
+
+def write_study(cfg: RunConfig, *, documents, sentence_parts: list, themes, tables: dict, model, notes, frames,
+                embedder, inputs, codebook_path, timings, report, started, engine_info: dict | None,
+                counts: dict) -> Path:
+    """Write the study folder atomically: the tables, the sentences (:func:`write_sentence_parts`),
+    the model, the codebook and the manifest."""
     out = resolve_out(cfg.out)
     with timed(timings, "write", report):
         with staging_dir(out) as tmp:
-            all_tables = {"documents": documents, "sentences": sentences, "themes": themes,
-                          "emphasis": emphasis, "emphasis_time": emphasis_time, **tables}
+            write_sentence_parts(sentence_parts, tmp / "sentences.parquet")
+            all_tables = {"documents": documents, "themes": themes, **tables}
             for name, df in all_tables.items():
                 write_table(df, tmp / f"{name}.parquet")
             model.save(tmp / "model")
@@ -311,8 +385,8 @@ def finish_study(cfg: RunConfig, *, documents, sentences, vectors, themes, model
                 "started_at": started,
                 "timings": timings,
                 "engine": {"name": cfg.engine, **(engine_info or {})},
-                "counts": {"documents": len(documents), "sentences": len(sentences),
-                           "body_sentences": int(sentences["is_body"].sum()),
+                "counts": {"documents": len(documents), "sentences": counts["sentences"],
+                           "body_sentences": counts["body_sentences"],
                            "sources": int(documents["source"].nunique()), "themes": len(themes)},
                 "notes": notes,
             }

@@ -17,8 +17,11 @@ before bigrams are formed, so "settlement of the border" also yields "settlement
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
 from framescope.bootstrap import UNASSIGNED, measured_sentences, theme_order
@@ -42,6 +45,70 @@ def _empty() -> pd.DataFrame:
         COLUMNS, ["object", "object", "object", "float64", "int64", "int64", "int64"])})
 
 
+class TermCounts(NamedTuple):
+    """Term counts of some sentences: ``matrix[g, w]`` counts term ``vocab[w]`` in the sentences
+    of theme × source ``groups.iloc[g]`` (a sparse int64 matrix; vocabulary sorted)."""
+    vocab: np.ndarray
+    groups: pd.DataFrame
+    matrix: sparse.csr_matrix
+
+
+def term_counts(sentences: pd.DataFrame, cfg: MeasureConfig,
+                ngram_range: tuple[int, int] = (1, 2)) -> TermCounts | None:
+    """Unigram and bigram counts per theme × source of the measured sentences (None if none).
+
+    Tokens never cross a sentence, so the counts of partitions add up to the counts of the whole
+    corpus, over the union of their vocabularies (:func:`terms_from_counts`).
+    """
+    body = measured_sentences(sentences, cfg.include_non_body, ("source", "theme", "text"))
+    if body.empty:
+        return None
+    texts = body["text"].fillna("").astype(str).str.replace("\u2019", "'", regex=False).tolist()
+    vectorizer = CountVectorizer(ngram_range=ngram_range, stop_words="english", lowercase=True)
+    try:
+        x = vectorizer.fit_transform(texts).tocsr()
+    except ValueError:  # nothing but stop words
+        return None
+    keys = pd.MultiIndex.from_arrays([body["theme"].to_numpy(), body["source"].to_numpy()])
+    codes, groups = pd.factorize(keys, sort=True)
+    member = sparse.csr_matrix((np.ones(len(codes), dtype=np.int64), (codes, np.arange(len(codes)))),
+                               shape=(len(groups), len(codes)))
+    return TermCounts(np.asarray(vectorizer.get_feature_names_out(), dtype=object),
+                      pd.DataFrame({"theme": groups.get_level_values(0).astype(str),
+                                    "source": groups.get_level_values(1).astype(str)}),
+                      (member @ x).tocsr().astype(np.int64))
+
+
+def combine_term_counts(parts: list[TermCounts | None]) -> TermCounts | None:
+    """The sum of several :func:`term_counts` over the union of their vocabularies and groups."""
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    union = pc.unique(pa.chunked_array([pa.array(p.vocab, type=pa.large_string()) for p in parts]))
+    union = union.take(pc.sort_indices(union))  # code point order, as CountVectorizer sorts
+    keys = pd.MultiIndex.from_frame(pd.concat([p.groups for p in parts], ignore_index=True))
+    codes, groups = pd.factorize(keys, sort=True)
+    rows, cols, vals, start = [], [], [], 0
+    for p in parts:
+        coo = p.matrix.tocoo()
+        where = pc.index_in(pa.array(p.vocab, type=pa.large_string()), value_set=union).to_numpy()
+        rows.append(codes[start:start + len(p.groups)][coo.row])
+        cols.append(where[coo.col])
+        vals.append(coo.data)
+        start += len(p.groups)
+    vocab = np.asarray(union.to_pylist(), dtype=object)
+    matrix = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                               shape=(len(groups), len(vocab)), dtype=np.int64)
+    return TermCounts(vocab, pd.DataFrame({"theme": groups.get_level_values(0).astype(str),
+                                                          "source": groups.get_level_values(1).astype(str)}),
+                      matrix)
+
+
 def distinctive_terms(sentences: pd.DataFrame, cfg: MeasureConfig, alpha0: float | None = None,
                       ngram_range: tuple[int, int] = (1, 2)) -> pd.DataFrame:
     """Top ``cfg.n_terms`` over- and under-used terms of each source within each theme.
@@ -51,21 +118,20 @@ def distinctive_terms(sentences: pd.DataFrame, cfg: MeasureConfig, alpha0: float
     source's sentences of the theme, ``count_other`` in the other sources' sentences of it;
     ``z`` > 0 means this source uses the term more than the others do.
     """
-    body = measured_sentences(sentences, cfg.include_non_body, ("source", "theme", "text"))
-    if body.empty:
+    return terms_from_counts(term_counts(sentences, cfg, ngram_range), cfg, alpha0)
+
+
+def terms_from_counts(counts: TermCounts | None, cfg: MeasureConfig, alpha0: float | None = None) -> pd.DataFrame:
+    """:func:`distinctive_terms` from term counts (:func:`term_counts`, or :func:`combine_term_counts`
+    of several partitions)."""
+    if counts is None:
         return _empty()
-    texts = body["text"].fillna("").astype(str).str.replace("\u2019", "'", regex=False).tolist()
-    vectorizer = CountVectorizer(ngram_range=ngram_range, stop_words="english", lowercase=True)
-    try:
-        x = vectorizer.fit_transform(texts).tocsr()
-    except ValueError:  # nothing but stop words
-        return _empty()
-    vocab = vectorizer.get_feature_names_out()
-    ngram = np.char.count(vocab.astype(str), " ") + 1
+    vocab, x = counts.vocab, counts.matrix
+    ngram = np.fromiter((t.count(" ") for t in vocab), dtype=np.int64, count=len(vocab)) + 1
     corpus = np.asarray(x.sum(axis=0)).ravel()
     prior_shape = corpus / corpus.sum()
-    theme = body["theme"].to_numpy()
-    source = body["source"].to_numpy()
+    theme = counts.groups["theme"].to_numpy()
+    source = counts.groups["source"].to_numpy()
     parts = []
     for t in theme_order(np.unique(theme)):
         if t == UNASSIGNED:  # not a theme: nothing framed in common to compare
@@ -82,13 +148,17 @@ def distinctive_terms(sentences: pd.DataFrame, cfg: MeasureConfig, alpha0: float
             y_i = np.asarray(x[in_theme & (source == s)].sum(axis=0)).ravel()
             y_j = y_theme - y_i
             _, z = log_odds_z(y_i, y_j, alpha)
-            cell = pd.DataFrame({"theme": t, "source": s, "term": vocab[present], "z": z[present],
-                                 "count": y_i[present].astype("int64"),
-                                 "count_other": y_j[present].astype("int64"),
-                                 "ngram": ngram[present].astype("int64")})
-            up = cell[cell["z"] > 0].sort_values(["z", "term"], ascending=[False, True], kind="stable")
-            down = cell[cell["z"] < 0].sort_values(["z", "term"], ascending=[True, True], kind="stable")
-            parts += [up.head(cfg.n_terms), down.head(cfg.n_terms)]
+            zp = z[present]
+            for sign, ascending in ((1, False), (-1, True)):
+                side = present[sign * zp > 0]
+                if len(side) > cfg.n_terms:  # the n-th most extreme z, ties kept; sorted below
+                    edge = np.partition(sign * z[side], len(side) - cfg.n_terms)[len(side) - cfg.n_terms]
+                    side = side[sign * z[side] >= edge]
+                cell = pd.DataFrame({"theme": t, "source": s, "term": vocab[side], "z": z[side],
+                                     "count": y_i[side].astype("int64"), "count_other": y_j[side].astype("int64"),
+                                     "ngram": ngram[side].astype("int64")})
+                parts.append(cell.sort_values(["z", "term"], ascending=[ascending, True], kind="stable")
+                                 .head(cfg.n_terms))
     if not parts:
         return _empty()
     out = pd.concat(parts, ignore_index=True)

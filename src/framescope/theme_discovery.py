@@ -2,7 +2,10 @@
 reduction, readable keywords (c-TF-IDF refined KeyBERT-style, then MMR), and the 2-D map.
 
 Every step is deterministic: UMAP runs single-threaded with a fixed ``random_state``,
-HDBSCAN and the rest have no randomness, and ties are broken by sentence order.
+HDBSCAN and the rest have no randomness, and ties are broken by sentence order. Up to
+CONSENSUS_MAX sentences the topics are a consensus of CONSENSUS_RUNS UMAP + HDBSCAN runs
+(evidence accumulation), because one UMAP layout of a few dozen points is not stable: noise of
+1e-7 in the vectors changes it (docs/themes.md).
 """
 from __future__ import annotations
 
@@ -18,6 +21,10 @@ from framescope.embed import _normalise
 log = logging.getLogger("framescope.themes")
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W_]+\b"  # words of 2+ characters that start with a letter
 MAX_ANCHORS = 2000  # map anchors kept in the saved model; other sentences are interpolated
+UMAP_SMALL_DATA = 4096  # below this UMAP computes all distances itself (umap-learn's own threshold)
+EXACT_KNN_MAX = 60_000  # exact neighbour graph up to here (O(n^2) products); pynndescent beyond
+CONSENSUS_MAX = 200  # up to here topics are a consensus of several UMAP + HDBSCAN runs (~6 s CPU at 200)
+CONSENSUS_RUNS = 25  # UMAP seeds in the consensus (odd, so no pair is together in exactly half)
 
 
 def cluster_params(n: int, min_cluster_size: int | None, n_neighbors: int | None) -> tuple[int, int, int]:
@@ -33,31 +40,150 @@ def cluster_params(n: int, min_cluster_size: int | None, n_neighbors: int | None
     return mcs, ms, max(2, min(nn, n - 1))
 
 
+def exact_knn(vectors: np.ndarray, k: int, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours by cosine, brute force in row blocks of ``block`` x n
+    (default: about 16 M similarities per block, ~200 MB with the partition's indices).
+
+    Returns (indices int32, cosine distances float32), both n x k, each row's own point first
+    and the rest by distance, ties by index: the graph UMAP builds with pynndescent, but exact
+    and the same in every process.
+    """
+    X = _normalise(np.asarray(vectors, dtype=np.float32))
+    n = len(X)
+    k = min(k, n)
+    block = block or int(np.clip(2**24 // max(n, 1), 64, 1024))
+    idx = np.empty((n, k), dtype=np.int32)
+    dist = np.empty((n, k), dtype=np.float32)
+    for a in range(0, n, block):
+        rows = np.arange(a, min(a + block, n))
+        sims = X[rows] @ X.T
+        sims[np.arange(len(rows)), rows] = np.inf  # a point is its own nearest neighbour
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(rows), 1))
+        top = np.take_along_axis(sims, part, 1)
+        order = np.lexsort((part, -top), axis=1)
+        idx[rows] = np.take_along_axis(part, order, 1)
+        top = np.take_along_axis(top, order, 1)
+        top[:, 0] = 1.0
+        dist[rows] = np.clip(1.0 - top, 0.0, 2.0)
+    return idx, dist
+
+
 def _umap(vectors: np.ndarray, n_components: int, n_neighbors: int, seed: int) -> np.ndarray:
+    """UMAP (cosine), single-threaded with a fixed seed. From UMAP_SMALL_DATA points UMAP would
+    build its neighbour graph with pynndescent, whose numba functions compile again in every
+    process (~12 s of CPU); up to EXACT_KNN_MAX points it is given the exact graph instead."""
+    from framescope.pipeline import enable_numba_cache
+
+    enable_numba_cache()  # UMAP's numba functions from the disk cache, whoever fits a model
     import umap
 
     n = len(vectors)
+    knn = exact_knn(vectors, n_neighbors) if UMAP_SMALL_DATA <= n <= EXACT_KNN_MAX else (None, None, None)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # UMAP warns that random_state disables parallelism
+        warnings.simplefilter("ignore")  # random_state disables parallelism; a given graph has no search index
         reducer = umap.UMAP(
             n_neighbors=n_neighbors, n_components=n_components, min_dist=0.0, metric="cosine",
             random_state=seed, n_jobs=1, init="spectral" if n > n_components + 10 else "random",
+            precomputed_knn=knn,
         )
         return reducer.fit_transform(vectors)
 
 
 def cluster_sentences(vectors: np.ndarray, *, seed: int, n_components: int = 5,
                       min_cluster_size: int | None = None, n_neighbors: int | None = None) -> np.ndarray:
-    """Cluster labels (-1 = outlier) from UMAP to ``n_components`` dimensions + HDBSCAN."""
-    import hdbscan
-
+    """Cluster labels (-1 = outlier) from UMAP to ``n_components`` dimensions + HDBSCAN; up to
+    CONSENSUS_MAX sentences, the consensus of CONSENSUS_RUNS such runs (:func:`consensus_clusters`)."""
     n = len(vectors)
     mcs, ms, nn = cluster_params(n, min_cluster_size, n_neighbors)
     dims = max(2, min(n_components, n - 2))
-    reduced = _umap(vectors, dims, nn, seed) if n > dims + 2 else vectors
-    clusterer = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=ms, metric="euclidean",
-                                cluster_selection_method="eom")
-    return clusterer.fit_predict(reduced).astype(int)
+    if n <= dims + 2:
+        return select_clusters(vectors, mcs, ms, max_cluster_size(n, mcs))
+    if n <= CONSENSUS_MAX:
+        return consensus_clusters(vectors, seed=seed, n_components=dims, min_cluster_size=mcs,
+                                  min_samples=ms, n_neighbors=nn)
+    return select_clusters(_umap(vectors, dims, nn, seed), mcs, ms, max_cluster_size(n, mcs))
+
+
+def run_seeds(seed: int, runs: int = CONSENSUS_RUNS) -> list[int]:
+    """The UMAP seeds of a consensus, drawn from the configured ``seed``."""
+    return [int(s) for s in np.random.default_rng(seed).integers(0, 2**31 - 1, runs)]
+
+
+def co_association(vectors: np.ndarray, seeds: list[int], n_components: int, n_neighbors: int,
+                   min_cluster_size: int, min_samples: int) -> np.ndarray:
+    """Share of runs (one UMAP seed each) in which two sentences fall in the same HDBSCAN
+    cluster (Fred & Jain 2005). Each run keeps the leaves of the cluster tree, the finest
+    clusters of at least ``min_cluster_size``: the consensus merges what the runs agree on, and
+    cannot split what every run lumps together."""
+    import hdbscan
+
+    n = len(vectors)
+    co = np.zeros((n, n), dtype=np.float64)
+    for s in seeds:
+        reduced = _umap(vectors, n_components, n_neighbors, s)
+        labels = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
+                                 cluster_selection_method="leaf").fit_predict(reduced)
+        co += (labels[:, None] == labels[None, :]) & (labels[:, None] >= 0)
+    return co / max(len(seeds), 1)
+
+
+def consensus_clusters(vectors: np.ndarray, *, seed: int, n_components: int, min_cluster_size: int,
+                       min_samples: int, n_neighbors: int, runs: int = CONSENSUS_RUNS) -> np.ndarray:
+    """Evidence-accumulation clustering (Fred & Jain 2005; Strehl & Ghosh 2002): HDBSCAN
+    (same min_cluster_size, min_samples and size cap) on 1 - the co-association of ``runs``
+    UMAP + HDBSCAN runs with seeds drawn from ``seed``. A sentence that changes cluster in one
+    run moves a co-association by 1/runs, not the whole partition, so the topics survive the
+    1e-7 differences between machines that change a single UMAP layout of a few dozen points."""
+    co = co_association(vectors, run_seeds(seed, runs), n_components, n_neighbors, min_cluster_size, min_samples)
+    dist = 1.0 - co
+    np.fill_diagonal(dist, 0.0)
+    n = len(vectors)
+    labels = select_clusters(dist, min_cluster_size, min_samples, max_cluster_size(n, min_cluster_size),
+                             metric="precomputed")
+    # an outlier of the consensus joins the cluster whose members it was with in most runs
+    # (mean co-association above one half; ties by cluster number)
+    out = np.flatnonzero(labels < 0)
+    if len(out) and labels.max() >= 0:
+        member = np.stack([co[out][:, labels == c].mean(1) for c in range(labels.max() + 1)], 1)
+        best = member.argmax(1)
+        ok = member[np.arange(len(out)), best] > 0.5
+        labels[out[ok]] = best[ok]
+    return labels
+
+
+def max_cluster_size(n: int, min_cluster_size: int) -> int:
+    """The largest cluster HDBSCAN may select among ``n`` sentences: 15 sqrt(n) (at least
+    twice min_cluster_size), i.e. a third of 2,000 sentences, 15% of 10,000, 11% of 20,000 (the
+    default fit sample), and no limit up to 225. Without it, a corpus of two very different
+    registers (speeches and scripture) gives two 'themes', the registers, because excess of mass
+    prefers the two top-level clusters to the many topics inside each. (The clusters found on
+    the benchmark corpora are the same for any factor from 10 to 30; see docs/performance.md.)"""
+    return max(int(np.ceil(15 * np.sqrt(n))), 2 * min_cluster_size)
+
+
+def select_clusters(reduced: np.ndarray, min_cluster_size: int, min_samples: int, max_size: int,
+                    metric: str = "euclidean") -> np.ndarray:
+    """HDBSCAN labels (-1 = outlier): excess of mass among clusters of at most ``max_size``
+    points, so an oversized cluster gives way to the clusters inside it. A leaf of the cluster
+    tree bigger than ``max_size`` (one that does not split into clusters of min_cluster_size)
+    stays a cluster of its own: hdbscan would otherwise drop its points as outliers.
+    ``metric="precomputed"`` takes a distance matrix instead of coordinates."""
+    import hdbscan
+
+    clusterer = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples, metric=metric,
+                                cluster_selection_method="eom",
+                                max_cluster_size=max_size if max_size < len(reduced) else 0)
+    labels = clusterer.fit_predict(reduced).astype(int)
+    if max_size >= len(reduced):
+        return labels
+    tree = clusterer.condensed_tree_.to_pandas()
+    nodes = tree[tree["child_size"] > 1]
+    big = nodes.loc[~nodes["child"].isin(nodes["parent"]) & (nodes["child_size"] > max_size), "child"]
+    for leaf in sorted(big.tolist()):
+        members = tree.loc[(tree["parent"] == leaf) & (tree["child_size"] == 1), "child"].to_numpy()
+        if len(members) and np.all(labels[members] < 0):
+            labels[members] = labels.max() + 1
+    return labels
 
 
 def order_topics(labels: np.ndarray) -> np.ndarray:
@@ -144,11 +270,12 @@ def _analyzer():
 def theme_keywords(texts: list[str], themes: list[str], vectors: np.ndarray, encode,
                    top_n: int = 10, n_candidates: int = 30, diversity: float = 0.3) -> dict[str, list[str]]:
     """Keywords per theme: c-TF-IDF candidates (English stop words, uni+bigrams, BERTopic's
-    ClassTfidfTransformer), re-ranked by similarity to the theme's mean sentence vector
-    (KeyBERTInspired) and diversified with MMR. A word already inside a chosen bigram is
-    skipped. Keywords keep the corpus's usual casing."""
-    from bertopic.vectorizers import ClassTfidfTransformer
+    ClassTfidfTransformer formula in :mod:`framescope.ctfidf`), re-ranked by similarity to the
+    theme's mean sentence vector (KeyBERTInspired) and diversified with MMR. A word already
+    inside a chosen bigram is skipped. Keywords keep the corpus's usual casing."""
     from sklearn.feature_extraction.text import CountVectorizer
+
+    from framescope.ctfidf import class_tfidf
 
     keys = sorted(set(themes))
     docs = {k: [] for k in keys}
@@ -159,7 +286,7 @@ def theme_keywords(texts: list[str], themes: list[str], vectors: np.ndarray, enc
         counts = cv.fit_transform([" | ".join(docs[k]) for k in keys])
     except ValueError:  # empty vocabulary
         return {k: [] for k in keys}
-    ctfidf = ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(counts).toarray()
+    ctfidf = class_tfidf(counts, reduce_frequent_words=True).toarray()
     vocab = cv.get_feature_names_out()
     casing = _usual_casing(texts)
     # sentence frequency of each term within each theme: a term used in one sentence only is a

@@ -110,6 +110,7 @@ def transform(model, sentences: pd.DataFrame, vectors: np.ndarray, embedder=None
     threshold, else the nearest discovered topic the sentence fits, else `unassigned`;
     then the study's merge/move edits. ``vectors`` must come from the same embedder and
     context settings as the fitted ones."""
+    from framescope.mentions import secondary_themes, with_also_themes
     from framescope.themes import _assign_frame, _check_inputs
 
     sentences, vectors = _check_inputs(sentences, vectors)
@@ -137,4 +138,6 @@ def transform(model, sentences: pd.DataFrame, vectors: np.ndarray, embedder=None
     theme = np.array([model.edit_map_.get(t, t) for t in theme], dtype=object)
     xy = np.full((len(sentences), 2), np.nan, dtype=np.float32)
     xy[bidx] = interpolate_xy(V, model.anchor_vectors_, model.anchor_xy_)
-    return _assign_frame(sentences, bidx, theme, score, xy)
+    also = secondary_themes(Z, model.theme_keys_, theme, model.threshold_, model.cfg.secondary_margin,
+                            model.edit_map_)
+    return with_also_themes(_assign_frame(sentences, bidx, theme, score, xy), bidx, also)

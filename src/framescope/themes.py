@@ -26,6 +26,7 @@ from framescope.codebook import UNASSIGNED, Codebook, load_codebook  # noqa: F40
 from framescope.config import ThemeConfig
 from framescope.embed import _normalise, cached_encode, embedding_texts
 from framescope.errors import InputError
+from framescope.mentions import secondary_themes, with_also_themes
 from framescope.theme_discovery import (
     MAX_ANCHORS, centroids, cluster_params, cluster_sentences, interpolate_xy, layout_2d,
     nearest_topic, order_topics, theme_keywords, topic_floors, topic_label,
@@ -159,7 +160,8 @@ class ThemeModel:
         xy = np.full((len(sentences), 2), np.nan, dtype=np.float32)
         xy[bidx] = self.anchor_xy_ if len(self.anchor_xy_) == len(bidx) else interpolate_xy(
             V, self.anchor_vectors_, self.anchor_xy_)
-        self.assign_ = _assign_frame(sentences, bidx, theme, score, xy)
+        also = secondary_themes(Z, self.theme_keys_, theme, self.threshold_, cfg.secondary_margin, self.edit_map_)
+        self.assign_ = with_also_themes(_assign_frame(sentences, bidx, theme, score, xy), bidx, also)
         return self
 
     def _encode_codebook(self, codebook: Codebook, embedder) -> None:
@@ -171,11 +173,11 @@ class ThemeModel:
             return
         protos, phrases, owner = [], [], []
         for k, t in enumerate(codebook.themes):
-            protos.append(_normalise(embedder.encode(t.prototype_texts()).mean(0, keepdims=True))[0])
+            protos.append(_normalise(cached_encode(t.prototype_texts(), embedder).mean(0, keepdims=True))[0])
             phrases += t.seed_phrases
             owner += [k] * len(t.seed_phrases)
         self.prototypes_ = np.stack(protos).astype(np.float32)
-        self.phrase_vectors_ = embedder.encode(phrases) if phrases else np.zeros((0, self.prototypes_.shape[1]), np.float32)
+        self.phrase_vectors_ = cached_encode(phrases, embedder) if phrases else np.zeros((0, self.prototypes_.shape[1]), np.float32)
         self.phrase_theme_ = np.array(owner, dtype=np.int32)
 
     def _discover(self, V: np.ndarray, rest: np.ndarray, theme: np.ndarray, score: np.ndarray) -> None:

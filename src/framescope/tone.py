@@ -13,7 +13,10 @@ from functools import lru_cache
 
 import pandas as pd
 
-from framescope.bootstrap import cluster_keys, cluster_mean_interval, measured_sentences, rng_for, theme_order
+from framescope.bootstrap import (
+    cluster_keys, cluster_sums, mean_interval_from_sums, measured_sentences, rng_for, spread_from_moments,
+    spread_moments, theme_order,
+)
 from framescope.config import MeasureConfig
 from framescope.errors import InputError
 
@@ -37,26 +40,55 @@ def tone_scores(sentences: pd.DataFrame) -> pd.Series:
                      index=sentences.index, name="tone", dtype="float64")
 
 
-def tone_table(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
-    """Mean tone per theme × source (cells with at least one sentence), with a cluster CI."""
+CELL_SUM_COLUMNS = ["theme", "source", "cluster", "n", "sum"]
+
+
+def tone_sums(sentences: pd.DataFrame, cfg: MeasureConfig) -> tuple[pd.DataFrame, tuple[int, float, float]]:
+    """What the tone table needs from some sentences: tone sum and count per theme × source ×
+    cluster (summed in row order), and the moments of the sentences' tone (for the corpus SD).
+
+    A cluster lies inside one document, so the sums of partitions of whole documents are simply
+    stacked, and each cluster's sum is the one the whole table would give (:func:`tone_from_sums`).
+    """
     body = measured_sentences(sentences, cfg.include_non_body)
     if "tone" not in body.columns:
         body = body.assign(tone=tone_scores(body))
-    body = body.assign(_cluster=cluster_keys(body, cfg.resample_unit))
-    spread = pd.to_numeric(body["tone"], errors="coerce").std(ddof=1)  # corpus-wide sentence SD
-    spread = 0.0 if pd.isna(spread) else float(spread)
-    rows = []
-    order = {t: i for i, t in enumerate(theme_order(body["theme"].unique()))}
+    tone = pd.to_numeric(body["tone"], errors="coerce")
+    moments = spread_moments(tone.to_numpy(float))
+    body = body.assign(_cluster=cluster_keys(body, cfg.resample_unit), _tone=tone)[tone.notna()]
+    parts = []
     for (theme, source), cell in body.groupby(["theme", "source"], sort=False):
-        tone = pd.to_numeric(cell["tone"], errors="coerce")
-        cell = cell[tone.notna()]
-        mean, lo, hi = cluster_mean_interval(tone.dropna().to_numpy(), cell["_cluster"].to_numpy(),
-                                             cfg.n_boot, cfg.ci_level, rng_for(cfg.seed, "tone", theme, source),
-                                             bounds=(-1.0, 1.0), floor_sd=spread)
-        rows.append((theme, source, len(cell), mean, lo, hi, len(cell) < cfg.min_cell))
+        keys, sums, counts = cluster_sums(cell["_tone"].to_numpy(float), cell["_cluster"].to_numpy())
+        parts.append(pd.DataFrame({"theme": theme, "source": source, "cluster": keys,
+                                   "n": counts.astype("int64"), "sum": sums}))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            CELL_SUM_COLUMNS, ["object", "object", "object", "int64", "float64"])}), moments
+    return pd.concat(parts, ignore_index=True), moments
+
+
+def tone_from_sums(sums: pd.DataFrame, moments: list[tuple[int, float, float]], cfg: MeasureConfig) -> pd.DataFrame:
+    """Mean tone per theme × source with a cluster CI, from :func:`tone_sums` of the partitions
+    (their sum tables stacked, their moments in partition order)."""
+    spread = spread_from_moments(moments)  # corpus-wide sentence SD
+    rows = []
+    for (theme, source), cell in sums.groupby(["theme", "source"], sort=True):
+        cell = cell.sort_values("cluster", kind="stable")
+        mean, lo, hi = mean_interval_from_sums(cell["sum"].to_numpy(float), cell["n"].to_numpy(float),
+                                               cfg.n_boot, cfg.ci_level, rng_for(cfg.seed, "tone", theme, source),
+                                               bounds=(-1.0, 1.0), floor_sd=spread)
+        n = int(cell["n"].sum())
+        rows.append((theme, source, n, mean, lo, hi, n < cfg.min_cell))
     out = pd.DataFrame(rows, columns=COLUMNS)
     if out.empty:
         return out.astype({"n_sentences": "int64", "mean": "float64", "ci_low": "float64",
                            "ci_high": "float64", "small_cell": "bool"})
+    order = {t: i for i, t in enumerate(theme_order(out["theme"].unique()))}
     out = out.assign(_o=out["theme"].map(order)).sort_values(["_o", "source"], kind="stable")
-    return out.drop(columns="_o").reset_index(drop=True)
+    return out.drop(columns="_o").reset_index(drop=True).astype({"n_sentences": "int64"})
+
+
+def tone_table(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
+    """Mean tone per theme × source (cells with at least one sentence), with a cluster CI."""
+    sums, moments = tone_sums(sentences, cfg)
+    return tone_from_sums(sums, [moments], cfg)

@@ -182,8 +182,9 @@ def voices(sentences: pd.DataFrame) -> pd.Series:
     return pd.Series(result, index=sentences.index, name="voice", dtype="object")
 
 
-def voices_table(sentences: pd.DataFrame) -> pd.DataFrame:
-    """Sentences per theme × source × speaker (body sentences), with one example sentence."""
+def voice_counts(sentences: pd.DataFrame) -> pd.DataFrame:
+    """Body sentences per theme × source × speaker (``n``) and the first of them by sentence id
+    (``example_sentence_id``): what :func:`voices_from_counts` needs from some sentences."""
     for col in ("theme", "source", "sentence_id"):
         if col not in sentences.columns:
             raise InputError(f"sentences table has no '{col}' column")
@@ -198,10 +199,26 @@ def voices_table(sentences: pd.DataFrame) -> pd.DataFrame:
             COLUMNS, ["object", "object", "object", "int64", "object"])})
     df["theme"] = df["theme"].fillna("unassigned").astype(str)
     df = df.sort_values("sentence_id", kind="stable")
-    out = (df.groupby(["theme", "source", "voice"], sort=False)
-             .agg(n=("sentence_id", "size"), example_sentence_id=("sentence_id", "first"))
-             .reset_index().rename(columns={"voice": "speaker"}))
+    return (df.groupby(["theme", "source", "voice"], sort=False)
+              .agg(n=("sentence_id", "size"), example_sentence_id=("sentence_id", "first"))
+              .reset_index().rename(columns={"voice": "speaker"}))
+
+
+def voices_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """The voices table from :func:`voice_counts` of the partitions, stacked (counts summed, the
+    smallest example sentence id kept)."""
+    if counts.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            COLUMNS, ["object", "object", "object", "int64", "object"])})
+    counts = counts.sort_values("example_sentence_id", kind="stable")
+    out = (counts.groupby(["theme", "source", "speaker"], sort=False)
+                 .agg(n=("n", "sum"), example_sentence_id=("example_sentence_id", "first")).reset_index())
     order = {t: i for i, t in enumerate(theme_order(out["theme"].unique()))}
     out = out.assign(_o=out["theme"].map(order)).sort_values(
         ["_o", "source", "n", "speaker"], ascending=[True, True, False, True], kind="stable")
     return out.drop(columns="_o").reset_index(drop=True)[COLUMNS].astype({"n": "int64"})
+
+
+def voices_table(sentences: pd.DataFrame) -> pd.DataFrame:
+    """Sentences per theme × source × speaker (body sentences), with one example sentence."""
+    return voices_from_counts(voice_counts(sentences))

@@ -1,4 +1,5 @@
 """Sentences: search and filter every sentence, matches highlighted, each linked to its document."""
+import pandas as pd
 import streamlit as st
 
 from framescope.app import page_file
@@ -37,8 +38,10 @@ tone = c3.slider("Tone (VADER compound)", -1.0, 1.0, (-1.0, 1.0), step=0.05, key
 view = sents
 if body_only:
     view = view[view["is_body"]]
-if themes:
-    view = view[view["theme"].isin(themes)]
+also = (view["also_themes"].map(lambda a: [str(t) for t in a] if a is not None else [])
+        if "also_themes" in view else pd.Series([[]] * len(view), index=view.index))
+if themes:  # a theme's own sentences and those that also mention it (framing reads both)
+    view = view[view["theme"].isin(themes) | also.map(lambda a: bool(set(a) & set(themes)))]
 if frame_sel:
     view = view[view["frame"].isin(frame_sel)]
 if tone != (-1.0, 1.0):
@@ -62,7 +65,8 @@ with tab_read:
         with st.container(border=True):
             frame = frame_label.get(getattr(r, "frame", None), getattr(r, "frame", ""))
             kind = "" if r.is_body else f" · {r.kind}"
-            st.caption(f"{study.slabel(r.source)} · {study.tlabel(r.theme)} · {frame} · "
+            mentions = "".join(f" (also {study.tlabel(t)})" for t in also.loc[r.Index])
+            st.caption(f"{study.slabel(r.source)} · {study.tlabel(r.theme)}{mentions} · {frame} · "
                        f"tone {r.tone:+.2f}{kind} · {r.sentence_id}")
             st.markdown(highlight(r.text, spans.get(r.sentence_id, [])))
             st.page_link(page_file("document"), label="Show in its document", icon=":material/article:",
@@ -70,10 +74,14 @@ with tab_read:
 
 with tab_table:
     table = view.assign(source=view["source"].map(study.slabel), theme=view["theme"].map(study.tlabel),
+                        also=also.loc[view.index].map(lambda a: ", ".join(study.tlabel(t) for t in a)),
                         frame=view["frame"].map(lambda f: frame_label.get(f, f)) if "frame" in view else "")
     st.dataframe(
-        table[["sentence_id", "source", "theme", "frame", "tone", "text"]], hide_index=True,
+        table[["sentence_id", "source", "theme", "also", "frame", "tone", "text"]], hide_index=True,
         column_config={"sentence_id": "Sentence id", "source": "Source", "theme": "Theme",
+                       "also": st.column_config.TextColumn(
+                           "Also mentions", help="Other named themes the sentence speaks to: framing "
+                                                 "reads it under them too; emphasis counts it once."),
                        "frame": "Frame", "tone": st.column_config.NumberColumn("Tone", format="%+.2f"),
                        "text": st.column_config.TextColumn("Sentence", width="large")},
     )
