@@ -72,8 +72,9 @@ def enable_numba_cache() -> int:
     cache lives where numba puts it: ``NUMBA_CACHE_DIR`` if set, else ``__pycache__`` beside the
     package (or the user cache folder when that is read-only); it is keyed by source file,
     signature and CPU, so a library upgrade recompiles. hdbscan is Cython: nothing to compile.
-    From 4,096 points UMAP uses pynndescent's NNDescent, which still compiles ~12 s of CPU per
-    process (its functions take the distance function as an argument; see docs/performance.md).
+    pynndescent's NNDescent (which UMAP would use from 4,096 points) cannot be cached this way
+    (its functions take the distance function as an argument), so ``theme_discovery._umap``
+    gives UMAP an exact neighbour graph there instead (docs/performance.md).
     ``FRAMESCOPE_NUMBA_CACHE=0`` turns this off. Returns the number of functions switched on.
     """
     global _numba_cache_on
