@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 from pathlib import Path
@@ -141,7 +140,6 @@ class SentenceTransformerEmbedder(Embedder):
         if self._st is None:
             with self._lock:
                 if self._st is None:
-                    _quiet_openmp_threads()
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as hf_logging
 
@@ -163,18 +161,6 @@ class SentenceTransformerEmbedder(Embedder):
         return self._model.encode(texts, batch_size=len(texts), show_progress_bar=False,
                                   convert_to_numpy=True, normalize_embeddings=True,
                                   processing_kwargs={"text": {"pad_to_multiple_of": self.PAD_MULTIPLE}})
-
-
-def _quiet_openmp_threads() -> None:
-    """Let torch's OpenMP threads sleep, not spin, between parallel regions (unless the user set
-    ``OMP_WAIT_POLICY``). Spinning threads that share busy cores wait for each other at every
-    layer: measured on 2 shared cores, one short sentence took 0.48 s of CPU instead of 0.013 s,
-    and 64 sentences 1.0 s instead of 0.38 s. The vectors are the same. It only takes effect if
-    torch is not imported yet (OpenMP reads it once, when torch loads it)."""
-    import sys
-
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 _POOLING_MODES = ("pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens",
