@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from framescope.bootstrap import measured_sentences, theme_order
+from framescope.bootstrap import theme_order
 from framescope.config import MeasureConfig
 from framescope.config import validated
 from framescope.embed import cached_encode
