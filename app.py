@@ -1,34 +1,8 @@
-"""framescope in the browser: `streamlit run app.py`, or `framescope app [STUDY_DIR]`.
+"""framescope in the browser: `streamlit run app.py` here, or `framescope app [STUDY_DIR]` anywhere.
 
-This file only builds the navigation and the shared sidebar (which study, which sources).
-Each page is a short script in `src/framescope/app/` that reads the study's cached tables.
-The study opened at start is `$FRAMESCOPE_STUDY`, else the committed seed study `artifacts/seed/`.
+The navigation and the shared sidebar are built by `framescope.app.main`, which the installed
+package also starts, so the repository and a wheel open the same app.
 """
-import streamlit as st
+from framescope.app.main import main
 
-from framescope.app import page_file
-from framescope.app.study import sidebar
-
-st.set_page_config(page_title="framescope", page_icon=":material/compare:", layout="wide")
-
-
-def page(name: str, title: str, icon: str, **kw) -> st.Page:
-    return st.Page(page_file(name), title=title, icon=f":material/{icon}:", **kw)
-
-
-navigation = st.navigation({
-    "Explore": [
-        page("overview", "Overview", "dashboard", default=True),
-        page("themes", "Themes", "bubble_chart"),
-        page("emphasis", "Emphasis", "bar_chart"),
-        page("framing", "Framing", "compare_arrows"),
-        page("sentences", "Sentences", "format_quote"),
-        page("document", "Document", "article", visibility="hidden"),
-    ],
-    "Your data": [
-        page("corpus", "Corpus", "upload_file"),
-        page("export", "Export", "download"),
-    ],
-})
-sidebar()
-navigation.run()
+main()

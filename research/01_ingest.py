@@ -12,10 +12,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from framescope.artifacts import write_json, write_table
-from framescope.config import REPO_ROOT, seed_config
+from framescope.config import seed_config
 from framescope.corpus import load_documents
 from framescope.pipeline import load_inputs
 from framescope.segment import sentence_table
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", type=Path, default=REPO_ROOT / "artifacts" / "seed")

@@ -14,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from framescope.artifacts import read_manifest, read_table, write_json, write_table
-from framescope.config import REPO_ROOT, RunConfig
+from framescope.config import RunConfig
 from framescope.embed import get_embedder, sentence_vectors
 from framescope.pipeline import assign_themes, fit_sample_documents, fit_themes, load_inputs, themes_for_corpus
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", type=Path, default=REPO_ROOT / "artifacts" / "seed")

@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 
 from framescope.artifacts import read_manifest, read_table
-from framescope.config import REPO_ROOT, RunConfig
+from framescope.config import RunConfig
 from framescope.embed import get_embedder, sentence_vectors
 from framescope.pipeline import finish_study, load_inputs, sentence_measures
 from framescope.themes import ThemeModel
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", type=Path, default=REPO_ROOT / "artifacts" / "seed")

@@ -15,8 +15,9 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, cohen_kappa_score
 
 from framescope.artifacts import read_table, sha256_file, write_json
-from framescope.config import REPO_ROOT
 from framescope.evaluate import evaluate_study, format_report, normalise_text
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 THEME_LABELS = REPO_ROOT / "tests" / "data" / "seed_labels.csv"
 FRAME_LABELS = REPO_ROOT / "tests" / "data" / "frame_labels.csv"

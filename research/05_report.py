@@ -8,8 +8,9 @@ Markdown carries the same tables for pasting into a paper. Same as `framescope r
 import argparse
 from pathlib import Path
 
-from framescope.config import REPO_ROOT
 from framescope.report import write_report
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", type=Path, default=REPO_ROOT / "artifacts" / "seed")

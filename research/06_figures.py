@@ -9,8 +9,9 @@ try to download, which is not reproducible offline.)
 import argparse
 from pathlib import Path
 
-from framescope.config import REPO_ROOT
 from framescope.figures import save_figures
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", type=Path, default=REPO_ROOT / "artifacts" / "seed")

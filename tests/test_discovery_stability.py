@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from conftest import SEED_LABELS
 from sklearn.metrics import adjusted_rand_score
 
 import framescope.themes as themes_module
@@ -19,7 +21,7 @@ from framescope.themes import ThemeModel
 def leftovers():
     """Texts and vectors of the seed's body sentences that no named theme claims, exactly as
     the theme model hands them to clustering."""
-    sentences, codebook, _ = seed_inputs()
+    sentences, codebook, _ = seed_inputs(SEED_LABELS)
     embedder = get_embedder(EmbedConfig())
     vectors = sentence_vectors(sentences, embedder, EmbedConfig())
     seen = {}

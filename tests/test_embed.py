@@ -166,9 +166,13 @@ BATCH_TEXTS = [
 ]
 
 
+VECTOR_TOLERANCE = 1e-5  # torch's CPU kernels differ with CPU, thread count and batch shape (seen: 1e-7)
+
+
 def test_a_sentence_gets_the_same_vector_in_any_batch(minilm):
-    """The vector of a text does not depend on which texts share its batch, or their order, to
-    the last bit: cached vectors, re-runs and the dask engine's partitions all agree exactly."""
+    """The vector of a text does not depend on which texts share its batch, or their order, beyond
+    float noise: cached vectors, re-runs and the dask engine's partitions agree to 1e-5 (and the
+    stored tables, rounded to their precision, agree exactly; docs/artifacts.md)."""
     alone = np.stack([minilm.encode([t])[0] for t in BATCH_TEXTS])
     batch_size = minilm.batch_size
     rng = np.random.default_rng(0)
@@ -177,12 +181,14 @@ def test_a_sentence_gets_the_same_vector_in_any_batch(minilm):
             minilm.batch_size = size
             order = rng.permutation(len(BATCH_TEXTS))
             got = minilm.encode([BATCH_TEXTS[i] for i in order])
-            assert np.array_equal(got, alone[order]), f"batch size {size}"
+            np.testing.assert_allclose(got, alone[order], rtol=0, atol=VECTOR_TOLERANCE, err_msg=f"batch size {size}")
     finally:
         minilm.batch_size = batch_size
     # a batch of one long and one short text pads the short one far beyond its own length
     pair = minilm.encode([BATCH_TEXTS[0], BATCH_TEXTS[5]])
-    assert np.array_equal(pair, alone[[0, 5]])
+    np.testing.assert_allclose(pair, alone[[0, 5]], rtol=0, atol=VECTOR_TOLERANCE)
+    # and the vectors still tell texts apart far beyond that tolerance
+    assert np.abs(alone[0] - alone[5]).max() > 100 * VECTOR_TOLERANCE
 
 
 # --------------------------------------------------------------------------- the model loads only when needed

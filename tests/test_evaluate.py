@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
+from conftest import SEED_LABELS
 from typer.testing import CliRunner
 
 from framescope.artifacts import write_table
@@ -106,7 +108,7 @@ def test_seed_labels_cover_every_body_sentence():
     """The shipped reader labels: one per body sentence of the seed, only known keys."""
     from framescope.evaluate import seed_inputs
 
-    sentences, codebook, labels = seed_inputs()
+    sentences, codebook, labels = seed_inputs(SEED_LABELS)
     assert set(labels["label"]) <= set(codebook.keys) | {"other"}
     body = sentences[sentences["is_body"]]
     keys = set(zip(body["source"], body["text"].map(normalise_text)))

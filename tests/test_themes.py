@@ -6,6 +6,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 import pytest
+
+from conftest import SEED_LABELS
 from sklearn.metrics import adjusted_rand_score
 
 from framescope.codebook import parse_codebook
@@ -19,7 +21,7 @@ from framescope.themes import ThemeModel, load_codebook
 
 @pytest.fixture(scope="module")
 def seed():
-    sentences, codebook, labels = seed_inputs()
+    sentences, codebook, labels = seed_inputs(SEED_LABELS)
     embedder = get_embedder(EmbedConfig())
     vectors = sentence_vectors(sentences, embedder, EmbedConfig())
     return dict(sentences=sentences, codebook=codebook, labels=labels, embedder=embedder, vectors=vectors)

@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 TABLES = (
@@ -61,14 +62,117 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+# ---------------------------------------------------------------------------- stored precision
+# Floats are stored rounded, so that a study reproduces on another machine (docs/artifacts.md,
+# "Precision"). Torch's CPU kernels differ with the CPU and the thread count, so sentence vectors
+# differ across machines in about the 7th decimal; everything computed from counts (shares, CIs,
+# tests, log-odds z) does not. Hence:
+DECIMALS = 6
+"""Decimals kept for a float column computed from counts, tone or bootstrap draws."""
+VECTOR_DECIMALS = 4
+"""Decimals kept for a float column computed from sentence vectors (cosines, frame scores, map)."""
+P_VALUE_DIGITS = 6
+"""Significant digits kept for a p-value column (a small p-value keeps its size)."""
+VECTOR_COLUMNS = frozenset({"theme_score", "score", "similarity", "x", "y"})
+VECTOR_PREFIXES = ("frame_",)
+P_VALUE_PREFIXES = ("p_",)
+LAYOUT_COLUMNS = frozenset({"x", "y"})
+"""The 2-D map: a UMAP layout, which a 1e-7 change in the vectors can redraw. Same on one machine,
+not promised across machines (see docs/artifacts.md)."""
+
+
+def float_precision(column: str) -> tuple[str, int]:
+    """How a float column is stored: ("decimals", n) or ("significant", n)."""
+    if column in VECTOR_COLUMNS or column.startswith(VECTOR_PREFIXES):
+        return "decimals", VECTOR_DECIMALS
+    if column == "p_value" or column.startswith(P_VALUE_PREFIXES):
+        return "significant", P_VALUE_DIGITS
+    return "decimals", DECIMALS
+
+
+def _significant(values: np.ndarray, digits: int) -> np.ndarray:
+    out = values.astype(np.float64, copy=True)
+    ok = np.isfinite(out) & (out != 0)
+    exponent = np.floor(np.log10(np.abs(out[ok])))
+    scale = 10.0 ** (digits - 1 - exponent)
+    out[ok] = np.round(out[ok] * scale) / scale
+    return out
+
+
+def stored(df: pd.DataFrame) -> pd.DataFrame:
+    """The table as it is stored: every float column rounded to its precision (float_precision),
+    and every column of strings (and nulls) in one string type, whichever code path built it, so
+    that equal tables are equal files."""
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c].dtype)]
+    strings = [c for c in df.columns if df[c].dtype == object and len(df)
+               and pd.api.types.infer_dtype(df[c], skipna=True) == "string"]
+    if not floats and not strings:
+        return df
+    df = df.copy()
+    for c in strings:
+        df[c] = df[c].astype(pd.StringDtype(na_value=np.nan))
+    for c in floats:
+        how, n = float_precision(str(c))
+        values = df[c].to_numpy(dtype=np.float64)
+        df[c] = (np.round(values, n) if how == "decimals" else _significant(values, n)).astype(df[c].dtype)
+    return df
+
+
+def table_differences(a: pd.DataFrame, b: pd.DataFrame, name: str = "table",
+                      include_layout: bool = False) -> list[str]:
+    """How two stored tables differ under the cross-machine rule (empty list: they match).
+
+    Rows, columns, order and every non-float value must be equal; a float may differ by one unit
+    in its last stored place (a value that lay on a rounding boundary on one machine); the map
+    layout (LAYOUT_COLUMNS) is compared only with `include_layout`.
+    """
+    if list(a.columns) != list(b.columns):
+        return [f"{name}: columns {list(a.columns)} != {list(b.columns)}"]
+    if len(a) != len(b):
+        return [f"{name}: {len(a)} rows != {len(b)} rows"]
+    problems = []
+    for c in a.columns:
+        x, y = a[c], b[c]
+        if pd.api.types.is_float_dtype(x.dtype) and pd.api.types.is_float_dtype(y.dtype):
+            if c in LAYOUT_COLUMNS and not include_layout:
+                continue
+            how, n = float_precision(str(c))
+            xv, yv = x.to_numpy(dtype=np.float64), y.to_numpy(dtype=np.float64)
+            scale = 10.0 ** -n if how == "decimals" else 10.0 ** (1 - n) * np.maximum(np.abs(xv), np.abs(yv))
+            both_nan = np.isnan(xv) & np.isnan(yv)
+            bad = ~both_nan & ~(np.abs(xv - yv) <= scale * 1.000001)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                problems.append(f"{name}.{c}: {int(bad.sum())} value(s) differ beyond the stored "
+                                f"precision, first at row {i}: {xv[i]!r} != {yv[i]!r}")
+        else:
+            xs = x.map(_comparable).tolist()
+            ys = y.map(_comparable).tolist()
+            if xs != ys:
+                i = next(k for k, (u, v) in enumerate(zip(xs, ys)) if u != v)
+                problems.append(f"{name}.{c}: row {i}: {xs[i]!r} != {ys[i]!r}")
+    return problems
+
+
+def _comparable(v):
+    if isinstance(v, np.ndarray):
+        return tuple(_comparable(e) for e in v.tolist())
+    if isinstance(v, (list, tuple)):
+        return tuple(_comparable(e) for e in v)
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return None
+    return v
+
+
 def write_table(df: pd.DataFrame, path: str | Path) -> None:
-    """Write one Parquet file atomically (temp file in the same folder, then rename)."""
+    """Write one Parquet file atomically (temp file in the same folder, then rename), with every
+    float at its stored precision (:func:`stored`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        df.to_parquet(tmp, index=False)
+        stored(df).to_parquet(tmp, index=False)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a study must be readable by the app's user
         os.replace(tmp, path)
     except BaseException:

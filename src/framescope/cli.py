@@ -154,27 +154,18 @@ def report(study: Path = typer.Argument(..., help="A study folder written by `fr
 
 @app.command("app")
 def app_cmd(
-    study: Optional[Path] = typer.Argument(None, help="Study folder to open [default: artifacts/seed]."),
-    port: int = typer.Option(8501, "--port"),
+    study: Optional[Path] = typer.Argument(None, help="Study folder to open [default: the packaged seed study]."),
+    port: int = typer.Option(8501, "--port", min=1, max=65535),
+    address: str = typer.Option("127.0.0.1", "--address",
+                                help="Interface to serve on; 0.0.0.0 exposes the app to the network."),
 ) -> None:
-    """Open the Streamlit app."""
-    import subprocess
+    """Open the Streamlit app; prints one line when it is ready, stops on Ctrl+C or SIGTERM."""
+    from framescope.app.server import serve
 
-    from framescope.config import REPO_ROOT
-
-    entry = REPO_ROOT / "app.py"
-    env = dict(os.environ)
-    if study:
-        if not (study / "manifest.json").is_file():
-            raise InputError(f"{study} is not a study folder (no manifest.json): run `framescope run` first")
-        env["FRAMESCOPE_STUDY"] = str(study.resolve())
-    # Server-side folders the Corpus page may read: the folder the user started from.
-    env.setdefault("FRAMESCOPE_DATA_ROOTS", str(Path.cwd()))
-    # Started from the repository so its .streamlit/config.toml (upload limit, hidden error
-    # details) applies; headless so no first-run e-mail prompt blocks a terminal: open the URL shown.
-    raise typer.Exit(subprocess.call(
-        [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
-         "--server.headless", "true"], env=env, cwd=REPO_ROOT))
+    if study and not (study / "manifest.json").is_file():
+        raise InputError(f"{study} is not a study folder (no manifest.json): run `framescope run` first")
+    raise typer.Exit(serve(study.resolve() if study else None, port=port, address=address,
+                           say=lambda line: typer.echo(line, err=True)))
 
 
 def main() -> None:

@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from framescope.errors import InputError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+SEED_ROOT = Path(__file__).resolve().parent / "data" / "seed"
+"""The seed study's files as package data: `seeds/` (corpus, codebook, the raw pasted dump) and
+`artifacts/seed/` (the committed study). In the repository these are symlinks to the top-level
+folders; a wheel holds copies. A relative input path that is not found in the working folder is
+looked up here, so `framescope run` reproduces the seed study from any folder."""
 
 
 class _Section(BaseModel):
@@ -94,7 +98,8 @@ def validated(model: type[BaseModel], data: object, where: str) -> BaseModel:
 
 
 def seed_config() -> RunConfig:
-    """The seed study: `seeds/corpus` with `seeds/codebook.yaml` into `artifacts/seed/`."""
+    """The seed study: `seeds/corpus` with `seeds/codebook.yaml` into `artifacts/seed/` (relative to
+    the working folder; inputs not found there come from SEED_ROOT)."""
     return RunConfig(
         inputs=["seeds/corpus"],
         out="artifacts/seed",

@@ -22,7 +22,7 @@ The client combines the partials into the tables (``framing.measure_tables``,
 partition files one at a time (``pipeline.write_study``). It never holds the sentence rows or
 their vectors, except the fit sample.
 
-Why the result equals the local engine's, bit for bit: both engines run the same functions
+Why the result equals the local engine's, bit for bit (on one machine): both engines run the same functions
 (``pipeline.theme_and_measure``, the partials and their combination) on the same partitions, so
 every embedding batch and matrix product sees the same rows; segmentation, sentence ids, context
 mixing, acronyms and voices depend on nothing outside a sentence's own document, and no document

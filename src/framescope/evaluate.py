@@ -131,17 +131,16 @@ def format_report(result: dict) -> str:
 
 # --------------------------------------------------------------------------- seed measurements
 
-def seed_inputs(root: str | Path | None = None):
-    """(sentences, codebook, labels) of the seed study, as the tests and docs/themes.md use them."""
-    from framescope.config import REPO_ROOT, IngestConfig
+def seed_inputs(labels: str | Path = "tests/data/seed_labels.csv"):
+    """(sentences, codebook, labels) of the seed study, as the tests and docs/themes.md use them;
+    the labels path is taken from the working folder (the repository)."""
+    from framescope.config import SEED_ROOT, IngestConfig
     from framescope.corpus import load_documents
     from framescope.segment import sentence_table
     from framescope.themes import load_codebook
 
-    root = Path(root or REPO_ROOT)
-    sentences = sentence_table(load_documents([str(root / "seeds" / "corpus")], IngestConfig()))
-    return (sentences, load_codebook(root / "seeds" / "codebook.yaml"),
-            read_labels(root / "tests" / "data" / "seed_labels.csv"))
+    sentences = sentence_table(load_documents([str(SEED_ROOT / "seeds" / "corpus")], IngestConfig()))
+    return sentences, load_codebook(SEED_ROOT / "seeds" / "codebook.yaml"), read_labels(labels)
 
 
 def sweep_named(sentences, labels, codebook, embedder, contexts, phrase_weights, thresholds) -> pd.DataFrame:

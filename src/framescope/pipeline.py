@@ -8,8 +8,8 @@ dask.distributed cluster). Both cut the corpus into the same partitions of whole
 partition with the same functions, fit the theme model on the same sample of documents
 (:func:`fit_sample_documents`), compute every table from per-partition partials combined in
 partition order (``framing.measure_partials``/``measure_tables``, see :func:`finish_study`) and
-write the study with :func:`write_study`; so they write the same study, down to the last bit of
-every float.
+write the study with :func:`write_study`; so on one machine they write the same study, down to
+the last bit of every float (across machines, see docs/artifacts.md, "Precision").
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ import pandas as pd
 import yaml
 
 from framescope.artifacts import (
-    package_versions, sha256_file, sha256_text, staging_dir, write_json, write_table,
+    package_versions, sha256_file, sha256_text, staging_dir, stored, write_json, write_table,
 )
-from framescope.config import REPO_ROOT, RunConfig
+from framescope.config import SEED_ROOT, RunConfig
 from framescope.errors import InputError
 
 log = logging.getLogger("framescope")
@@ -41,11 +41,12 @@ _numba_cache_on = False
 
 
 def resolve_path(p: str | Path) -> Path:
-    """A relative path is taken from the working folder, else from the repository (seed study)."""
+    """A relative path is taken from the working folder, else from the packaged seed files
+    (`config.SEED_ROOT`: `seeds/corpus`, `seeds/codebook.yaml`)."""
     p = Path(p).expanduser()
     if p.is_absolute() or p.exists():
         return p
-    alt = REPO_ROOT / p
+    alt = SEED_ROOT / p
     return alt if alt.exists() else p
 
 
@@ -311,11 +312,13 @@ def write_sentence_parts(parts: list, path: Path) -> None:
     import pyarrow.parquet as pq
 
     if len(parts) == 1 and isinstance(parts[0], pd.DataFrame):
-        parts[0].to_parquet(path, index=False)
+        stored(parts[0]).to_parquet(path, index=False)
         return
 
     def table(p):
-        return pq.read_table(p) if isinstance(p, (str, Path)) else pa.Table.from_pandas(p, preserve_index=False)
+        if isinstance(p, (str, Path)):
+            p = pd.read_parquet(p)
+        return pa.Table.from_pandas(stored(p), preserve_index=False)
 
     schemas = [pq.read_schema(p) if isinstance(p, (str, Path)) else table(p).schema for p in parts]
     schema = pa.unify_schemas(schemas, promote_options="permissive")

@@ -1,7 +1,7 @@
 """The Streamlit app: thin pages over a study's artifact tables and framescope's stage functions.
 
-`app.py` (repository root) builds the navigation and the shared sidebar; each page is a short
-script in this folder. The importable modules here hold no analysis, only display helpers:
+`main.py` builds the navigation and the shared sidebar (`framescope app` starts it; the
+repository's `app.py` calls it); each page is a short script in this folder. The importable modules here hold no analysis, only display helpers:
 
 - `study`     which study is open, the cached tables, the sources the user selected;
 - `palette`   one source -> colour mapping and the chart styling shared by all pages;
@@ -13,6 +13,10 @@ script in this folder. The importable modules here hold no analysis, only displa
 from pathlib import Path
 
 PAGES_DIR = Path(__file__).resolve().parent
+ENTRY = PAGES_DIR / "main.py"
+"""The script `streamlit run` starts."""
+STREAMLIT_CONFIG = PAGES_DIR / "streamlit.toml"
+"""The app's Streamlit settings (the repository's `.streamlit/config.toml` links here)."""
 
 
 def page_file(name: str) -> str:

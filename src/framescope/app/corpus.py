@@ -18,12 +18,12 @@ from framescope.app.uploads import (
     DATE_COLUMNS, MAX_UPLOAD_MB, SOURCE_COLUMNS, TITLE_COLUMNS, UPLOAD_TYPES, guess_column,
     guess_text_column, store_uploads, text_column_problem,
 )
-from framescope.config import REPO_ROOT
+from framescope.config import SEED_ROOT
 from framescope.errors import InputError
 
 log = logging.getLogger("framescope")
 NONE = "(none)"
-SEED_CODEBOOK = REPO_ROOT / "seeds" / "codebook.yaml"
+SEED_CODEBOOK = SEED_ROOT / "seeds" / "codebook.yaml"
 
 st.title("Corpus")
 st.caption("Analyse your own corpus with the same pipeline as the seed study. The result opens as "

@@ -18,10 +18,10 @@ import pandas as pd
 import streamlit as st
 
 from framescope.artifacts import TABLES, read_manifest, read_table
-from framescope.config import REPO_ROOT
+from framescope.config import SEED_ROOT
 
 ENV_STUDY = "FRAMESCOPE_STUDY"
-SEED_STUDY = REPO_ROOT / "artifacts" / "seed"
+SEED_STUDY = SEED_ROOT / "artifacts" / "seed"
 EXTRA_TABLES = ("notes",)
 
 

@@ -1,0 +1,39 @@
+"""The Streamlit entry: builds the navigation and the shared sidebar (which study, which sources).
+
+Each page is a short script in this folder that reads the study's cached tables. The study
+opened at start is `$FRAMESCOPE_STUDY`, else the packaged seed study. Started by
+`framescope app [STUDY_DIR]` (this file, from the installed package) or `streamlit run app.py`
+in the repository (which calls :func:`main`).
+"""
+import streamlit as st
+
+from framescope.app import page_file
+from framescope.app.study import sidebar
+
+
+def page(name: str, title: str, icon: str, **kw) -> st.Page:
+    return st.Page(page_file(name), title=title, icon=f":material/{icon}:", **kw)
+
+
+def main() -> None:
+    st.set_page_config(page_title="framescope", page_icon=":material/compare:", layout="wide")
+    navigation = st.navigation({
+        "Explore": [
+            page("overview", "Overview", "dashboard", default=True),
+            page("themes", "Themes", "bubble_chart"),
+            page("emphasis", "Emphasis", "bar_chart"),
+            page("framing", "Framing", "compare_arrows"),
+            page("sentences", "Sentences", "format_quote"),
+            page("document", "Document", "article", visibility="hidden"),
+        ],
+        "Your data": [
+            page("corpus", "Corpus", "upload_file"),
+            page("export", "Export", "download"),
+        ],
+    })
+    sidebar()
+    navigation.run()
+
+
+if __name__ == "__main__":
+    main()
