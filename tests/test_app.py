@@ -14,10 +14,8 @@ import yaml
 from framescope.app.display import escape_markdown, highlight, match_spans
 from framescope.app.edits import add_merge, add_move, add_rename, study_edits, write_edits
 from framescope.app.findings import headline_findings
-from framescope.app.uploads import (
-    MAX_ZIP_MEMBERS, binary_reason, check_file, guess_column, guess_text_column, slug, store_uploads,
-    zip_members,
-)
+from framescope.app.uploads import MAX_ZIP_MEMBERS, binary_reason, check_file, slug, store_uploads, zip_members
+from framescope.columns import column_guesses
 from framescope.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,11 +104,12 @@ def test_store_uploads_never_uses_names_as_paths(tmp_path):
     assert not (tmp_path.parent / "etc").exists()
     assert slug("../../") == "text" and slug("a/b/../c d.txt") == "c_d"
 
-    table = store_uploads([("news.csv", b"id,body,outlet,published\n1,Some text.,A,2024-01-02\n")], tmp_path)
+    rows = b"".join(b"%d,Some text about the harbour and the sea.,A,2024-01-0%d\n" % (i, i) for i in range(1, 4))
+    table = store_uploads([("news.csv", b"id,body,outlet,published\n" + rows)], tmp_path)
     assert table.kind == "table" and table.inputs[0].name == "news.csv"
     assert table.columns == ["id", "body", "outlet", "published"]
-    assert guess_text_column(table.preview) == "body"
-    assert guess_column(table.columns, ("source", "outlet")) == "outlet"
+    guesses = column_guesses(table.profile)
+    assert [guesses[r].column for r in ("text", "source", "date", "title")] == ["body", "outlet", "published", None]
     with pytest.raises(InputError, match="not both"):
         store_uploads([("a.csv", b"text\nx\n"), ("b.txt", b"y")], tmp_path)
     with pytest.raises(InputError, match="could not be read as CSV"):
@@ -415,9 +414,56 @@ def test_a_one_sentence_corpus_is_refused_and_the_study_kept(study):
     at.file_uploader(key="corpus_files").set_value(
         ("cols.csv", b"id,score\n1,2\n3,4\n", "text/csv")).run()  # no text in any column
     assert not at.exception
-    assert any("holds no text" in e.value and "unchanged" in e.value for e in at.error)
+    assert any("no column holds strings" in e.value and "unchanged" in e.value for e in at.error)
     assert at.button(key="run_study").disabled
     assert at.session_state["_fs_studies"] == before
+
+
+def test_corpus_page_refuses_a_table_without_text_as_the_cli_does(study, tmp_path):
+    """`party, speaker, year`: no text column guessed, an error, Run off; choosing `speaker` as text gives
+    the very message `framescope ingest` prints for the same file and choice."""
+    import subprocess
+    import sys
+
+    from test_columns import speeches
+
+    data = speeches(text=False).to_csv(index=False).encode("utf-8")
+    at = open_page(app_test().run(), "corpus")
+    at.file_uploader(key="corpus_files").set_value(("speeches.csv", data, "text/csv")).run()
+    assert not at.exception
+    assert at.selectbox(key="col_text").value is None
+    assert at.selectbox(key="col_source").value == "party" and at.selectbox(key="col_date").value == "year"
+    assert any("no column averages 5 words" in e.value and "unchanged" in e.value for e in at.error)
+    assert at.button(key="run_study").disabled
+    at.selectbox(key="col_text").set_value("speaker").run()
+    (tmp_path / "speeches.csv").write_bytes(data)
+    res = subprocess.run([sys.executable, "-m", "framescope.cli", "ingest", str(tmp_path / "speeches.csv"), "--out",
+                          str(tmp_path / "out"), "--text-col", "speaker", "--source-col", "party", "--date-col",
+                          "year"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and res.stderr.startswith("error: text column 'speaker'"), res.stderr
+    message = res.stderr.strip().removeprefix("error: ")
+    assert [e.value for e in at.error] == [f"{escape_markdown(message)}. The open study is unchanged."]
+    assert at.button(key="run_study").disabled
+    at.selectbox(key="col_source").set_value("(none)").run()  # no source column: the file is one source
+    assert [e.value for e in at.error] == [f"{escape_markdown(message)}. The open study is unchanged."]
+
+
+def test_corpus_page_preselects_the_text_and_party_columns(study):
+    from test_columns import speeches
+
+    df = speeches()
+    at = open_page(app_test().run(), "corpus")
+    at.file_uploader(key="corpus_files").set_value(("speeches.csv", df.to_csv(index=False).encode(), "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="col_text").value == "text"
+    assert at.selectbox(key="col_source").value == "party"  # 2 parties, not 20 speakers
+    assert not at.button(key="run_study").disabled
+    shown = texts(at).replace("\\", "")
+    assert "Text:** text — longest values" in shown and "Source:** party — named like a source" in shown
+    at.selectbox(key="col_source").set_value("text").run()  # text and source the same: refused, Run off
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        "speeches.csv: 'text' cannot be both the text column and the source column. The open study is unchanged."]
+    assert at.button(key="run_study").disabled
 
 
 def test_theme_rename_persists_in_the_study(study):

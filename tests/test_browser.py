@@ -1,5 +1,6 @@
 """The app in a real browser: `streamlit run app.py` on loopback, driven by Playwright in Debian's
-Chromium. Every page renders without an exception, charts draw, a CSV upload runs a study.
+Chromium. Every page renders without an exception, charts draw, a CSV upload runs a study, the Corpus
+page preselects the guessed columns and refuses a table without a text column.
 Screenshots land in tests/output/screenshots/ (look at them)."""
 from __future__ import annotations
 
@@ -167,3 +168,52 @@ def test_csv_upload_runs_a_study(server, page, tmp_path):
     sidebar = page.locator("[data-testid='stSidebar']").inner_text()
     assert "Harbor Courier" in sidebar and "Valley Ledger" in sidebar, sidebar  # the uploaded study is open
     shoot(page, "corpus-bad-upload")
+
+
+def _speeches_csv(path: Path, text: bool) -> Path:
+    """~24 speeches: 2 parties, 20 speakers, a year and (if `text`) two real sentences each."""
+    first = ("Anna Ben Carla Dieter Eva Frank Greta Hans Ines Jan Karl Lena Max Nina Otto Paula Rolf Sara Tom "
+             "Uwe").split()
+    topics = ["the railways", "our schools", "the health service", "rural broadband", "the coastal defences"]
+    lines = ["party,speaker," + ("text" if text else "year")]
+    for i in range(24):
+        row = f"{('Labour', 'Conservative')[i % 2]},{first[i % 20]} Example{i % 20}"
+        row += (f',"We must invest in {topics[i % 5]} before the winter. The minister promised a review of '
+                f'{topics[(i + 2) % 5]}."' if text else f",{2010 + i % 5}")
+        lines.append(row)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _selected(pg, label: str) -> str:
+    """The value shown by the selectbox labelled `label` (a combobox input)."""
+    return pg.get_by_role("combobox", name=label, exact=True).input_value()
+
+
+def _upload(server, pg, csv: Path) -> None:
+    pg.goto(f"{server.url}/corpus")
+    settle(pg)
+    pg.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(str(csv))
+    settle(pg)
+    pg.wait_for_selector("text=Text column", timeout=30_000)
+
+
+def test_table_without_text_column_shows_an_error_and_no_run(server, page, tmp_path):
+    _upload(server, page, _speeches_csv(tmp_path / "speeches.csv", text=False))
+    errors = page.locator("[data-testid='stAlertContentError']")
+    assert errors.count() == 1
+    assert "no column averages 5 words or more per value" in errors.first.inner_text()
+    assert page.get_by_role("button", name="Run the study").is_disabled()
+    assert _selected(page, "Source column") == "party"
+    shoot(page, "corpus-no-text-column")
+
+
+def test_text_and_party_columns_are_preselected(server, page, tmp_path):
+    _upload(server, page, _speeches_csv(tmp_path / "party_speeches.csv", text=True))
+    assert _selected(page, "Text column") == "text"
+    assert _selected(page, "Source column") == "party"
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert "Text: text — longest values" in main and "Source: party — named like a source" in main
+    assert page.locator("[data-testid='stAlertContentError']").count() == 0
+    assert page.get_by_role("button", name="Run the study").is_enabled()
+    shoot(page, "corpus-guessed-columns")

@@ -136,7 +136,8 @@ def test_cli_tables_with_custom_columns(tmp_path, ext):
 
 def test_table_without_source_column_uses_file_stem(tmp_path):
     path = tmp_path / "letters.csv"
-    pd.DataFrame({"text": ["First letter here.", "Second letter here."]}).to_csv(path, index=False)
+    pd.DataFrame({"text": ["My first letter to the editor is here.", "My second letter to the editor is here."]}
+                 ).to_csv(path, index=False)
     docs = load_documents([str(path)], IngestConfig())
     assert docs["source"].tolist() == ["letters", "letters"]
     with pytest.raises(InputError, match="no source column 'outlet'; its columns are: text"):
@@ -145,7 +146,8 @@ def test_table_without_source_column_uses_file_stem(tmp_path):
 
 def test_jsonl_numbers_and_years(tmp_path):
     path = tmp_path / "t.jsonl"
-    rows = [{"text": "One text here.", "source": 7, "year": 2022}, {"text": "Two texts here.", "source": 8, "year": None}]
+    rows = [{"text": "One text here, about the harbour.", "source": 7, "year": 2022},
+            {"text": "Two texts here, about the valley.", "source": 8, "year": None}]
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     docs = load_documents([str(path)], IngestConfig(date_col="year"))
     assert docs["source"].tolist() == ["7", "8"] and docs["date"].tolist() == ["2022", None]
@@ -186,12 +188,14 @@ def test_encodings_are_decoded(tmp_path, encoding, data, caplog):
 
 def test_cp1252_table_is_decoded(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_bytes("text,source\r\n“Quoted” café news.,a\r\n".encode("cp1252"))
-    assert load_documents([str(path)], IngestConfig())["text"].tolist() == ["“Quoted” café news."]
+    path.write_bytes("text,source\r\n“Quoted” café news from the old town.,a\r\n".encode("cp1252"))
+    docs = load_documents([str(path)], IngestConfig())
+    assert docs["text"].tolist() == ["“Quoted” café news from the old town."]
 
 
 # ---------------------------------------------------------------------------------- bad inputs
 # name: (file name, content (bytes; "DIR" a folder holding only a CSV; None nothing), message, extra CLI args)
+HELLO, WORLD = b"Hello from the harbour town today.", b"The world is watching the harbour."
 BAD = {
     "empty": ("a.txt", b"", "a.txt is empty", []),
     "whitespace": ("a.txt", b" \n\t\n  \r\n", "a.txt contains only whitespace", []),
@@ -204,18 +208,21 @@ BAD = {
     "undecodable": ("a.txt", b"Trade rose \x81\x8d\x90 in 2021.", "a.txt is not UTF-8 (byte 0x81", []),
     "mixed_encoding": ("a.txt", "café ".encode("utf-8") + "café".encode("cp1252"),
                        "a.txt is partly UTF-8 and partly another encoding", []),
-    "no_text_column": ("t.csv", b"body,source\nhello,a\n",
-                       "t.csv has no text column 'text'; its columns are: body, source (choose one with --text-col)", []),
-    "blank_sources": ("t.csv", b"text,source\nhello,\nworld, \n", "source column 'source' in t.csv is blank in every row", []),
-    "some_blank_sources": ("t.csv", b"text,source\nhello,a\nworld,\n", "is blank in 1 of 2 rows (first: data row 2)", []),
+    "no_text_column": ("t.csv", b"body,source\nhello,a\n", "t.csv has no text column 'text'; its columns are: body, source",
+                       []),
+    "blank_sources": ("t.csv", b"text,source\n" + HELLO + b",\n" + WORLD + b", \n",
+                      "source column 'source' in t.csv is blank in every row", []),
+    "some_blank_sources": ("t.csv", b"text,source\n" + HELLO + b",a\n" + WORLD + b",\n",
+                           "is blank in 1 of 2 rows (first: data row 2)", []),
     "bad_jsonl": ("t.jsonl", b'{"text": "a"}\n{"text": \n', "t.jsonl is not a valid JSON Lines table", []),
     "bad_parquet": ("t.parquet", b"PAR1 not really parquet", "t.parquet is not a valid Parquet table", []),
     "empty_csv": ("t.csv", b"text,source\n", "t.csv has no rows", []),
     "blank_texts": ("t.csv", b"text,source\n ,a\n,b\n", "text column 'text' in t.csv is blank in every row", []),
     "too_big": ("big.txt", b"word " * 2000, "big.txt is 0.00954 MB, over the 0.001 MB limit", ["--max-file-mb", "0.001"]),
     "unsupported": ("a.docx", b"PK\x03\x04 zipped", "a.docx: unsupported file type '.docx'", []),
-    "missing_date_column": ("t.csv", b"text,source\nhello,a\n", "t.csv has no date column 'when'", ["--date-col", "when"]),
-    "bad_date": ("t.csv", b"text,source,when\nhello,a,someday\n",
+    "missing_date_column": ("t.csv", b"text,source\n" + HELLO + b",a\n", "t.csv has no date column 'when'",
+                            ["--date-col", "when"]),
+    "bad_date": ("t.csv", b"text,source,when\n" + HELLO + b",a,someday\n",
                  "t.csv: cannot read 'someday' in date column 'when' (data row 1) as a date", ["--date-col", "when"]),
 }
 

@@ -1,7 +1,8 @@
 """Corpus loaders: text folders (with an optional manifest.yaml), tables and pasted dumps -> documents.
 
 Inputs are read in the order given; a folder's files in file-name order; a table's rows in row order.
-Every failure a user can fix raises `InputError` with a one-line message.
+Every failure a user can fix raises `InputError` with a one-line message. A table's column choice is
+checked by `columns.checked_columns`, the same check the app's Corpus page makes.
 
 Sources:
 - folder with `manifest.yaml`: each entry's `source` (and outlet, title, genre, date, any other keys);
@@ -23,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from framescope.columns import checked_columns, column_profile
 from framescope.config import IngestConfig
 from framescope.errors import InputError
 from framescope.segment import is_headline, split_articles, trailer_name
@@ -217,10 +219,7 @@ def _read_table(path: Path, cfg: IngestConfig) -> pd.DataFrame:
         raise InputError(f"{path.name} is not a valid {kind} table: {msg}") from None
 
 
-def _column(df: pd.DataFrame, col: str, what: str, option: str, name: str) -> pd.Series:
-    if col not in df.columns:
-        cols = ", ".join(map(str, df.columns))
-        raise InputError(f"{name} has no {what} column '{col}'; its columns are: {cols} (choose one with {option})")
+def _column(df: pd.DataFrame, col: str) -> pd.Series:
     return df[col].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
 
 
@@ -247,25 +246,22 @@ def _table_documents(path: Path, cfg: IngestConfig) -> list[dict]:
         raise InputError(f"{name} has no rows")
     df.columns = [str(c) for c in df.columns]
     df = df.reset_index(drop=True)
-    texts = _column(df, cfg.text_col, "text", "--text-col", name)
+    chosen = checked_columns(column_profile(df), name, cfg)
+    source_col, title_col, date_col = chosen["source"], chosen["title"], chosen["date"]
+    texts = _column(df, cfg.text_col)
     keep = texts != ""
-    if not keep.any():
-        raise InputError(f"text column '{cfg.text_col}' in {name} is blank in every row")
-    default_source = IngestConfig.model_fields["source_col"].default
-    if cfg.source_col in df.columns or cfg.source_col != default_source:
-        sources = _column(df, cfg.source_col, "source", "--source-col", name)
+    if source_col is not None:
+        sources = _column(df, source_col)
         blank = sources.index[(sources == "") & keep]
         if len(blank) == keep.sum():
-            raise InputError(f"source column '{cfg.source_col}' in {name} is blank in every row")
+            raise InputError(f"source column '{source_col}' in {name} is blank in every row")
         if len(blank):
-            raise InputError(f"source column '{cfg.source_col}' in {name} is blank in {len(blank)} of {len(df)} "
+            raise InputError(f"source column '{source_col}' in {name} is blank in {len(blank)} of {len(df)} "
                              f"rows (first: data row {blank[0] + 1})")
     else:
         log.info("%s has no '%s' column; using the file stem '%s' as source", name, cfg.source_col, path.stem)
         sources = pd.Series(path.stem, index=df.index)
-    title_col = cfg.title_col or ("title" if "title" in df.columns else None)
-    date_col = cfg.date_col or ("date" if "date" in df.columns else None)
-    titles = _column(df, title_col, "title", "--title-col", name) if title_col else None
+    titles = _column(df, title_col) if title_col else None
     dates = _dates(df, date_col, name, strict=bool(cfg.date_col)) if date_col else None
     if (~keep).any():
         log.warning("%s: skipped %d rows with blank text (first: data row %d)", name, (~keep).sum(),
@@ -287,7 +283,6 @@ def _table_documents(path: Path, cfg: IngestConfig) -> list[dict]:
 
 def _dates(df: pd.DataFrame, col: str, name: str, strict: bool) -> list[str | None]:
     """ISO date strings of a date column; unreadable values are an error if the column was asked for."""
-    _column(df, col, "date", "--date-col", name)
     try:
         return [_iso_date(v, col, name, i + 1) for i, v in enumerate(df[col])]
     except InputError:

@@ -14,15 +14,14 @@ from framescope.app import page_file
 from framescope.app.display import escape_markdown
 from framescope.app.runs import codebook_summary, run_study, server_folder, store_codebook
 from framescope.app.study import add_study, session_dir
-from framescope.app.uploads import (
-    DATE_COLUMNS, MAX_UPLOAD_MB, SOURCE_COLUMNS, TITLE_COLUMNS, UPLOAD_TYPES, guess_column,
-    guess_text_column, store_uploads, text_column_problem,
-)
-from framescope.config import SEED_ROOT
+from framescope.app.uploads import MAX_UPLOAD_MB, UPLOAD_TYPES, store_uploads
+from framescope.columns import MIN_TEXT_WORDS, checked_columns, column_guesses
+from framescope.config import SEED_ROOT, IngestConfig
 from framescope.errors import InputError
 
 log = logging.getLogger("framescope")
 NONE = "(none)"
+COLUMN_KEYS = {"text": "col_text", "source": "col_source", "date": "col_date", "title": "col_title"}
 SEED_CODEBOOK = SEED_ROOT / "seeds" / "codebook.yaml"
 
 st.title("Corpus")
@@ -69,6 +68,8 @@ if mode == "Upload files":
             except InputError as e:
                 error = str(e)
             st.session_state["_fs_upload"] = (key, upload, error)
+            for k in COLUMN_KEYS.values():  # a new table starts from its own guesses
+                st.session_state.pop(k, None)
 else:
     roots = [Path(p) for p in os.environ.get("FRAMESCOPE_DATA_ROOTS", "").split(os.pathsep) if p] or [Path.cwd()]
     st.caption("Allowed under: " + ", ".join(f"`{escape_markdown(str(r))}`" for r in roots))
@@ -84,33 +85,43 @@ if error:
 
 ingest = {}
 if upload is not None and upload.kind == "table":
-    cols = upload.columns
+    cols, table_name = upload.columns, upload.inputs[0].name
     st.dataframe(upload.preview.head(5), hide_index=True)
+    guesses = column_guesses(upload.profile)
     c1, c2, c3, c4 = st.columns(4)
-    text_guess = guess_text_column(upload.preview)
-    text_col = c1.selectbox("Text column", cols, index=cols.index(text_guess) if text_guess in cols else 0,
-                            key="col_text")
+    text_col = c1.selectbox(
+        "Text column", cols, index=cols.index(guesses["text"].column) if guesses["text"].column else None,
+        key=COLUMN_KEYS["text"], placeholder="Choose the text column",
+        help=f"The documents' text: sentences, at least {MIN_TEXT_WORDS} words per value on average.")
 
-    def pick(col, label, candidates, key, help):
-        guess = guess_column(cols, candidates)
+    def pick(col, label, role, help):
+        guess = guesses[role].column
         options = [NONE] + cols
-        return col.selectbox(label, options, index=options.index(guess) if guess else 0, key=key, help=help)
+        return col.selectbox(label, options, index=options.index(guess) if guess else 0, key=COLUMN_KEYS[role],
+                             help=help)
 
-    source_col = pick(c2, "Source column", SOURCE_COLUMNS, "col_source",
-                      "Who published or said the text. None: the whole file is one source.")
-    date_col = pick(c3, "Date column", DATE_COLUMNS, "col_date", "Optional; enables the over-time view.")
-    title_col = pick(c4, "Title column", TITLE_COLUMNS, "col_title", "Optional.")
-    if NONE != source_col == text_col:
-        st.warning("The text column and the source column are the same.")
-    if problem := text_column_problem(upload.preview, text_col):
-        error = problem
-        st.error(f"{problem}. The open study is unchanged.", icon=":material/error:")
+    source_col = pick(c2, "Source column", "source", "Who published or said the text. None: the whole file is one "
+                      "source (or the column named `source`, if there is one).")
+    date_col = pick(c3, "Date column", "date", "Optional; enables the over-time view.")
+    title_col = pick(c4, "Title column", "title", "Optional.")
+    st.caption("Guessed from the table's content:  \n" + "  \n".join(
+        f"**{role.title()}:** {escape_markdown(g.column) if g.column else NONE} — {escape_markdown(g.reason)}"
+        for role, g in guesses.items()))
     ingest = {"text_col": text_col, "date_col": None if date_col == NONE else date_col,
               "title_col": None if title_col == NONE else title_col}
     if source_col != NONE:
         ingest["source_col"] = source_col
     elif "source" in cols:
         st.caption("Note: the column named `source` is used as the source.")
+    if text_col is None:
+        error = f"{table_name}: {guesses['text'].reason}"
+    else:
+        try:
+            checked_columns(upload.profile, table_name, IngestConfig(**ingest))  # the CLI's own check
+        except InputError as e:
+            error = str(e)
+    if error:
+        st.error(f"{escape_markdown(error)}. The open study is unchanged.", icon=":material/error:")
 elif upload is not None:
     st.caption(f"{len(upload.names)} file(s): " + ", ".join(escape_markdown(n[:60]) for n in upload.names[:20]))
 

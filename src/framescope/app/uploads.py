@@ -1,5 +1,8 @@
 """Check and store an uploaded corpus: extension AND content, size, and ZIP members.
 
+A table is read whole once, for its `column_profile` (what the column guesses and checks use) and
+a preview of its first rows.
+
 Uploaded file names are never used as paths. Files are written into the session's own folder
 under names this module makes: a short slug of letters, digits and underscores (the corpus loader
 takes a text file's name, or a table's name when it has no source column, as the source).
@@ -16,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from framescope.columns import column_profile
 from framescope.errors import InputError
 
 TABLE_TYPES = ("csv", "tsv", "jsonl")
@@ -40,11 +44,7 @@ MAGIC = {
     b"PAR1": "a Parquet file; upload CSV, TSV or JSONL",
     b"{\\rtf": "an RTF document; save it as plain text",
 }
-TEXT_COLUMNS = ("text", "body", "content", "article", "full_text", "fulltext", "sentence", "paragraph")
-SOURCE_COLUMNS = ("source", "outlet", "publisher", "newspaper", "publication", "medium", "site",
-                  "speaker", "party", "author", "actor")
-DATE_COLUMNS = ("date", "published", "publication_date", "pub_date", "datetime", "time", "year")
-TITLE_COLUMNS = ("title", "headline", "heading")
+PREVIEW_ROWS = 200
 
 
 @dataclass
@@ -55,7 +55,8 @@ class Upload:
     inputs: list[Path]  # what to pass as RunConfig.inputs
     names: list[str]  # the user's file names, for display only
     columns: list[str] = field(default_factory=list)
-    preview: pd.DataFrame = field(default_factory=pd.DataFrame)
+    preview: pd.DataFrame = field(default_factory=pd.DataFrame)  # the first PREVIEW_ROWS rows
+    profile: pd.DataFrame = field(default_factory=pd.DataFrame)  # `column_profile` of the whole table
 
 
 def extension(name: str) -> str:
@@ -158,12 +159,12 @@ def _unique(stem: str, taken: set[str]) -> str:
     return name
 
 
-def _read_table(path: Path, ext: str, nrows: int | None = None) -> pd.DataFrame:
+def _read_table(path: Path, ext: str) -> pd.DataFrame:
     try:
         if ext == "jsonl":
-            df = pd.read_json(path, lines=True, nrows=nrows, dtype=False)
+            df = pd.read_json(path, lines=True, dtype=False)
         else:
-            df = pd.read_csv(path, sep="\t" if ext == "tsv" else ",", nrows=nrows, dtype=str,
+            df = pd.read_csv(path, sep="\t" if ext == "tsv" else ",", dtype=str,
                              encoding="utf-8-sig", keep_default_na=False, on_bad_lines="error")
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
         raise InputError(f"the table could not be read as {ext.upper()}: {str(e).splitlines()[0][:160]}") from None
@@ -191,9 +192,9 @@ def store_uploads(files: list[tuple[str, bytes]], folder: Path) -> Upload:
         name, ext, data = tables[0]
         path = dest / f"{slug(name)}.{ext}"  # the stem names the source when no column does
         path.write_bytes(data)
-        preview = _read_table(path, ext, nrows=200)
-        return Upload(kind="table", inputs=[path], names=names,
-                      columns=[str(c) for c in preview.columns], preview=preview)
+        table = _read_table(path, ext)
+        return Upload(kind="table", inputs=[path], names=names, columns=[str(c) for c in table.columns],
+                      preview=table.head(PREVIEW_ROWS), profile=column_profile(table))
     texts: list[tuple[str, bytes]] = []
     for name, ext, data in kinds:
         texts += zip_members(data) if ext == "zip" else [(name, data)]
@@ -201,32 +202,3 @@ def store_uploads(files: list[tuple[str, bytes]], folder: Path) -> Upload:
     for name, data in texts:
         (dest / f"{_unique(slug(name), taken)}.txt").write_bytes(data)
     return Upload(kind="text", inputs=[dest], names=names)
-
-
-def guess_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:
-    """The first column whose lower-cased name is a known name for this role."""
-    lower = {c.lower().strip(): c for c in columns}
-    for cand in candidates:
-        if cand in lower:
-            return lower[cand]
-    return None
-
-
-def guess_text_column(preview: pd.DataFrame) -> str | None:
-    """A column named like text, else the column with the longest strings on average."""
-    named = guess_column(list(preview.columns), TEXT_COLUMNS)
-    if named is not None:
-        return named
-    lengths = {c: preview[c].astype(str).str.len().mean() for c in preview.columns
-               if preview[c].dtype == object or pd.api.types.is_string_dtype(preview[c])}
-    return max(lengths, key=lengths.get) if lengths else None
-
-
-def text_column_problem(preview: pd.DataFrame, col: str) -> str | None:
-    """Why `col` cannot be the text column (no letters in any previewed row), or None."""
-    if col not in preview:
-        return f"the table has no column '{col}'"
-    values = preview[col].astype(str)
-    if not values.str.contains(r"[^\W\d_]", regex=True).any():
-        return f"column '{col}' holds no text (no letters in its first {len(values)} rows); choose the text column"
-    return None
