@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from framescope.artifacts import stored
 from framescope.config import EmbedConfig, MeasureConfig, RunConfig
 from framescope.errors import InputError
 
@@ -120,7 +121,7 @@ def assign_and_measure(work: str, part: int, model_dir: str, fitted: pd.DataFram
     sentences = pd.read_parquet(w / f"sentences-{part:05d}.parquet")
     vectors = np.load(w / f"vectors-{part:05d}.npy", allow_pickle=False)
     out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames)
-    out.to_parquet(w / f"measured-{part:05d}.parquet", index=False)
+    stored(out).to_parquet(w / f"measured-{part:05d}.parquet", index=False)  # as the study stores it
     return measure_partials(out, vectors, MeasureConfig.model_validate(measures))
 
 

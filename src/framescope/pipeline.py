@@ -305,8 +305,8 @@ class RowPartitions:
 
 
 def write_sentence_parts(parts: list, path: Path) -> None:
-    """Write the sentences table from its partitions in order (DataFrames or Parquet files), one
-    partition in memory at a time; column types are unified across partitions (a column that is
+    """Write the sentences table from its partitions in order (DataFrames, or Parquet files already
+    at their stored precision), one partition in memory at a time; column types are unified across partitions (a column that is
     empty in one partition takes its type from the others)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -315,10 +315,8 @@ def write_sentence_parts(parts: list, path: Path) -> None:
         stored(parts[0]).to_parquet(path, index=False)
         return
 
-    def table(p):
-        if isinstance(p, (str, Path)):
-            p = pd.read_parquet(p)
-        return pa.Table.from_pandas(stored(p), preserve_index=False)
+    def table(p):  # partition files are written at their stored precision by the workers
+        return pq.read_table(p) if isinstance(p, (str, Path)) else pa.Table.from_pandas(stored(p), preserve_index=False)
 
     schemas = [pq.read_schema(p) if isinstance(p, (str, Path)) else table(p).schema for p in parts]
     schema = pa.unify_schemas(schemas, promote_options="permissive")
