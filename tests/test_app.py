@@ -295,7 +295,7 @@ def test_sidebar_source_filter_drives_the_tables(study):
     n_gt = (pd.read_parquet(study / "sentences.parquet")["source"] == "global_times").sum()
     assert set(shown["source"]) == {"Global Times"} and len(shown) == n_gt
     open_page(at, "emphasis")
-    assert set(at.dataframe[0].value["source"]) == {"Global Times"}  # the table under the charts
+    assert set(at.dataframe[-1].value["source"]) == {"Global Times"}  # the table under the charts
 
 
 def test_sentence_search_highlights_matches(study):

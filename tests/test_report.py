@@ -123,7 +123,7 @@ def test_emphasis_numbers_and_test_come_from_the_table(seed_report):
     page = (seed_report / "report.html").read_text(encoding="utf-8")
     em = read_table(seed_report, "emphasis")
     section = _section(page, "3. Emphasis")
-    assert section.count('class="plotly-graph-div"') == 2  # heatmap + CI plot
+    assert section.count('class="plotly-graph-div"') == 3  # heatmap + CI plot + largest gaps
     first = em.iloc[0]
     if em["source"].nunique() > 1:
         assert f"χ² = {first['chi2']:.1f}, dof = {int(first['dof'])}" in section
@@ -134,6 +134,23 @@ def test_emphasis_numbers_and_test_come_from_the_table(seed_report):
     assert len(table) == len(em)
     for r in em.itertuples():
         assert f">{pct(r.share)}" in section and f"[{r.ci_low:.1%}, {r.ci_high:.1%}]" in section
+
+
+def test_largest_gaps_come_from_the_gaps_table_largest_first(seed_report):
+    from framescope.divergence import largest_gaps
+
+    page = (seed_report / "report.html").read_text(encoding="utf-8")
+    themes = read_table(seed_report, "themes").set_index("theme")["label"]
+    best = largest_gaps(read_table(seed_report, "emphasis_gaps").query("theme != 'unassigned'"))
+    section = _section(page, "3. Emphasis").split("Where the sources differ most", 1)[1]
+    assert "How to read" in section and "percentage points" in section
+    rows = re.findall(r"<tr><td>(.*?)</td>.*?<td class=\"num\">([\d.]+)</td><td[^>]*>\[(.*?)\]</td></tr>",
+                      section.split("<table", 1)[1])
+    assert [html.unescape(r[0]) for r in rows] == [themes[t] for t in best["theme"]]
+    for (_, diff, interval), r in zip(rows, best.itertuples()):
+        assert diff == f"{100 * r.difference:.1f}"
+        lo, hi = (float(x.replace("−", "-")) for x in interval.split(", "))
+        assert lo == pytest.approx(100 * r.ci_low, abs=0.051) and hi == pytest.approx(100 * r.ci_high, abs=0.051)
 
 
 def test_framing_shows_every_theme_and_every_note(seed_report):
@@ -315,7 +332,7 @@ def test_the_emphasis_test_is_worded_by_its_result():
     assert text.startswith("The data do not show that emphasis differs across sources "
                            "(χ² = 0.8, dof = 1, permutation p = 0.420, asymptotic p = 0.371).")
     assert "Largest over-emphasis: a on Theme one (60.0% of its body sentences against 50.0% across all " \
-           "sources; residual +0.9) (within chance, |residual| < 2)." in text
+           "sources; residual +0.9) (within chance, |residual| < 1.96)." in text
     strong = em.assign(p_value=0.001, residual=[3.1, -3.1, -3.1, 3.1])
     assert emphasis_test_sentence(strong, {}).startswith("Emphasis differs across sources")
     one = em[em["source"] == "a"].assign(chi2=float("nan"), test="none: fewer than two sources with sentences")

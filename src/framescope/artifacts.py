@@ -25,6 +25,7 @@ TABLES = (
     "sentences",
     "themes",
     "emphasis",
+    "emphasis_gaps",
     "emphasis_time",
     "terms",
     "tone",

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from framescope.bootstrap import (
-    cluster_keys, measured_sentences, percentile_interval, replicate_counts, rng_for, theme_order,
+    UNASSIGNED, cluster_keys, measured_sentences, percentile_interval, replicate_counts, rng_for, theme_order,
     wilson_interval,
 )
 from framescope.config import MeasureConfig
@@ -28,6 +28,11 @@ SHARE_COLUMNS = ["source", "theme", "n_sentences", "share", "word_share", "ci_lo
                  "small_cell", "n_source"]
 COLUMNS = ["source", "theme", "n_sentences", "share", "word_share", "ci_low", "ci_high", "small_cell",
            "residual", "chi2", "dof", "p_value", "p_chi2", "test", "n_source"]
+# The app, the report and the headline findings judge the emphasis test and the residuals by
+# these two constants only: the test says emphasis differs when p < ALPHA, and a cell is notable
+# when |residual| >= RESIDUAL_THRESHOLD, the two-sided 5% point of the standard normal.
+ALPHA = 0.05
+RESIDUAL_THRESHOLD = 1.96
 TIME_COLUMNS = ["period", "source", "theme", "n_sentences", "share", "ci_low", "ci_high",
                 "small_cell", "n_source"]
 _PERIODS = ("D", "W", "M", "Q", "Y")
@@ -69,34 +74,56 @@ def study_sources_and_themes(sentences: pd.DataFrame) -> tuple[list[str], list[s
     return sorted(sources), theme_order(themes.astype(str).unique())
 
 
-def shares_from_counts(counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig) -> pd.DataFrame:
-    """Share of each source's sentences per theme with a cluster-bootstrap + Wilson interval.
+def share_replicates(counts: pd.DataFrame, sources: list[str], themes: list[str],
+                     cfg: MeasureConfig) -> dict[str, np.ndarray]:
+    """Cluster-bootstrap replicates of each source's shares: source -> ``n_boot`` × themes.
 
-    ``counts`` is a :func:`cluster_counts` table (or several stacked). Draws are seeded from
-    ``cfg.seed`` and the source name, so the same data always gives the same interval (also per
-    period); the replicates are drawn in chunks (``bootstrap.replicate_counts``).
+    ``counts`` is a :func:`cluster_counts` table (or several stacked). A source's draws are seeded
+    from ``cfg.seed`` and the source's name only (``bootstrap.rng_for``), so they never depend on
+    which other sources are processed, or in which order; the replicates are drawn in chunks
+    (``bootstrap.replicate_counts``). Sources without a measured sentence get no entry.
     """
-    rows = []
+    out = {}
     t_all = pd.Categorical(counts["theme"], categories=themes).codes
-    src_col = counts["source"].to_numpy()
-    clusters = counts["cluster"].to_numpy()
-    n_col = counts["n"].to_numpy(float)
-    words = counts["words"].to_numpy(float)
+    src_col, clusters, n_col = counts["source"].to_numpy(), counts["cluster"].to_numpy(), counts["n"].to_numpy(float)
     for src in sources:
         mask = src_col == src
         c_codes, uniq = pd.factorize(pd.Series(clusters[mask]), sort=True)
         k_mat = _cluster_matrix(c_codes, t_all[mask], len(uniq), len(themes), n_col[mask])
-        w_mat = _cluster_matrix(c_codes, t_all[mask], len(uniq), len(themes), words[mask])
-        k = k_mat.sum(axis=0)
+        if not k_mat.sum():
+            continue
+        boot_k = replicate_counts(k_mat, cfg.n_boot, rng_for(cfg.seed, src))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[src] = boot_k / boot_k.sum(axis=1, keepdims=True)
+    return out
+
+
+def shares_from_counts(counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig,
+                       replicates: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Share of each source's sentences per theme with a cluster-bootstrap + Wilson interval.
+
+    ``counts`` is a :func:`cluster_counts` table (or several stacked); ``replicates`` are its
+    :func:`share_replicates` (drawn here when not given). The same data always gives the same
+    interval (also per period).
+    """
+    if replicates is None:
+        replicates = share_replicates(counts, sources, themes, cfg)
+    rows = []
+    t_all = pd.Categorical(counts["theme"], categories=themes).codes
+    src_col = counts["source"].to_numpy()
+    n_col = counts["n"].to_numpy(float)
+    words = counts["words"].to_numpy(float)
+    for src in sources:
+        mask = src_col == src
+        k = np.bincount(t_all[mask], weights=n_col[mask], minlength=len(themes))
+        w = np.bincount(t_all[mask], weights=words[mask], minlength=len(themes))
         n = float(k.sum())
-        w_tot = float(w_mat.sum())
+        w_tot = float(w.sum())
         with np.errstate(invalid="ignore", divide="ignore"):
             share = k / n if n else np.full(len(themes), np.nan)
-            word_share = w_mat.sum(axis=0) / w_tot if w_tot else np.full(len(themes), np.nan)
+            word_share = w / w_tot if w_tot else np.full(len(themes), np.nan)
             if n:
-                boot_k = replicate_counts(k_mat, cfg.n_boot, rng_for(cfg.seed, src))
-                boot = boot_k / boot_k.sum(axis=1, keepdims=True)
-                b_lo, b_hi = percentile_interval(boot, cfg.ci_level)
+                b_lo, b_hi = percentile_interval(replicates[src], cfg.ci_level)
             else:
                 b_lo = b_hi = np.full(len(themes), np.nan)
         w_lo, w_hi = wilson_interval(k, np.full(len(themes), n), cfg.ci_level)
@@ -130,6 +157,18 @@ def adjusted_residuals(observed: np.ndarray) -> np.ndarray:
     e = r * c / n
     with np.errstate(invalid="ignore", divide="ignore"):
         return (observed - e) / np.sqrt(e * (1 - r / n) * (1 - c / n))
+
+
+def notable_residuals(emphasis: pd.DataFrame) -> pd.DataFrame:
+    """The cells whose |residual| ≥ :data:`RESIDUAL_THRESHOLD` (``unassigned`` left out), largest
+    |residual| first (ties by source, theme): ``source, theme, n_sentences, share, residual``."""
+    cols = ["source", "theme", "n_sentences", "share", "residual"]
+    if emphasis.empty or "residual" not in emphasis:
+        return pd.DataFrame(columns=cols)
+    df = emphasis[(emphasis["theme"] != UNASSIGNED) & (emphasis["residual"].abs() >= RESIDUAL_THRESHOLD)]
+    df = df.assign(_abs=df["residual"].abs()).sort_values(["_abs", "source", "theme"], ascending=[False, True, True],
+                                                          kind="stable")
+    return df[cols].reset_index(drop=True)
 
 
 def relabelings(cluster_counts: list[int]) -> float:
@@ -195,10 +234,11 @@ def emphasis_test(counts: pd.DataFrame, sources: list[str], themes: list[str], c
 
 
 def emphasis_from_counts(counts: pd.DataFrame, sources: list[str], themes: list[str],
-                         cfg: MeasureConfig) -> pd.DataFrame:
+                         cfg: MeasureConfig, replicates: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """One row per source × theme from :func:`cluster_counts` (of all partitions, stacked):
-    counts, shares, CI, small-cell flag, residual and the test."""
-    out = shares_from_counts(counts, sources, themes, cfg)
+    counts, shares, CI, small-cell flag, residual and the test (``replicates``: see
+    :func:`shares_from_counts`)."""
+    out = shares_from_counts(counts, sources, themes, cfg, replicates)
     test = emphasis_test(counts, sources, themes, cfg)
     resid = test.pop("residual")
     idx = pd.MultiIndex.from_frame(out[["source", "theme"]])
@@ -214,6 +254,7 @@ def emphasis_table(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
     counts = cluster_counts(sentences, cfg)  # checks the columns
     sources, themes = study_sources_and_themes(sentences)
     return emphasis_from_counts(counts, sources, themes, cfg)
+
 
 
 # --------------------------------------------------------------------------- over time

@@ -12,6 +12,9 @@ whose text renderer understands a subset of HTML.
 from __future__ import annotations
 
 import html
+import math
+import os
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from framescope.artifacts import read_manifest, read_table
+from framescope.divergence import themes_by_divergence
 
 WIDTH = 680  # px: fits an A4/Letter page at ordinary margins, so figures print uncut
 # Okabe–Ito (safe with the common colour-vision deficiencies), then plotly's Dark24. The app uses
@@ -27,6 +31,7 @@ WIDTH = 680  # px: fits an A4/Letter page at ordinary margins, so figures print 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 PALETTE = OKABE_ITO + tuple(qualitative.Dark24)
 UNASSIGNED = "unassigned"
+STATIC_FIGURES = ("emphasis_heatmap", "emphasis_ci", "tone_ci")  # what save_figures draws, when it has the table
 
 
 # -- shared orderings ---------------------------------------------------------------------------
@@ -73,6 +78,14 @@ def _axis_label(text: object, width: int = 26) -> str:
     return "<br>".join(_plain(line) for line in textwrap.wrap(str(text), width) or [""])
 
 
+def share_scale_max(shares) -> float:
+    """The top of a colour scale for shares (a fraction): the largest share rounded up to a whole
+    step (1 percentage point up to 10%, 5 up to 50%, 10 above), so the scale fits the data."""
+    top = max((100 * float(x) for x in shares if pd.notna(x)), default=0.0)
+    step = 1 if top <= 10 else 5 if top <= 50 else 10
+    return min(100, max(step, math.ceil(top / step - 1e-9) * step)) / 100
+
+
 # -- interactive (plotly) -----------------------------------------------------------------------
 
 def emphasis_heatmap(emphasis: pd.DataFrame, themes: pd.DataFrame, min_cell: int = 5,
@@ -83,10 +96,13 @@ def emphasis_heatmap(emphasis: pd.DataFrame, themes: pd.DataFrame, min_cell: int
 
     Cells say the share and n, † marks small cells; the hover gives the CI (sentence shares).
     ``source_labels`` names the columns (default: the source ids); ``rows`` picks and orders the
-    themes (default: the themes table's order). The app and the report draw this same figure."""
+    themes (default: the theme the sources differ most on first, ``divergence.themes_by_divergence``).
+    The colour scale ends at the largest share shown, rounded up (:func:`share_scale_max`).
+    The app and the report draw this same figure."""
     labels = theme_labels(themes)
     names = source_labels or {}
-    rows, cols = rows or theme_order(themes, emphasis), sources or source_order(emphasis)
+    cols = sources or source_order(emphasis)
+    rows = rows or themes_by_divergence(emphasis[emphasis["source"].isin(cols)], measure)
     cell = emphasis.set_index(["theme", "source"])
     unit = "words" if measure == "word_share" else "body sentences"
     z, text, hover = [], [], []
@@ -109,7 +125,8 @@ def emphasis_heatmap(emphasis: pd.DataFrame, themes: pd.DataFrame, min_cell: int
     fig = go.Figure(go.Heatmap(
         z=z, x=[_axis_label(names.get(s, s), 18) for s in cols], y=[_axis_label(labels.get(t, t)) for t in rows],
         text=text, texttemplate="%{text}", customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-        colorscale="Blues", zmin=0, zmax=100, colorbar=dict(title=f"% of {unit.split()[-1]}", ticksuffix="%"),
+        colorscale="Blues", zmin=0, zmax=100 * share_scale_max(v / 100 for zr in z for v in zr),
+        colorbar=dict(title=f"% of {unit.split()[-1]}", ticksuffix="%"),
         xgap=2, ygap=2,
     ))
     fig.update_yaxes(autorange="reversed")
@@ -119,9 +136,9 @@ def emphasis_heatmap(emphasis: pd.DataFrame, themes: pd.DataFrame, min_cell: int
 
 
 def _ci_dots(table: pd.DataFrame, themes: pd.DataFrame, value: str, fmt: str, title: str,
-             xaxis: dict, sources: list[str] | None = None) -> go.Figure:
+             xaxis: dict, sources: list[str] | None = None, rows: list[str] | None = None) -> go.Figure:
     labels = theme_labels(themes)
-    rows = [t for t in theme_order(themes, table) if t in set(table["theme"])] if not table.empty else []
+    rows = [t for t in (rows or theme_order(themes, table)) if t in set(table["theme"])] if not table.empty else []
     sources = sources or source_order(table)
     colors = source_colors(sources)
     fig = go.Figure()
@@ -149,11 +166,36 @@ def _ci_dots(table: pd.DataFrame, themes: pd.DataFrame, value: str, fmt: str, ti
     return _layout(fig, title, 190 + max(15 * lines + 14, 13 * len(sources) + 14) * max(1, len(rows)))
 
 
-def share_figure(emphasis: pd.DataFrame, themes: pd.DataFrame, sources: list[str] | None = None) -> go.Figure:
-    """Each source's share per theme with its bootstrap 95% CI."""
+def share_figure(emphasis: pd.DataFrame, themes: pd.DataFrame, sources: list[str] | None = None,
+                 rows: list[str] | None = None) -> go.Figure:
+    """Each source's share per theme with its bootstrap 95% CI (``rows``: as the heatmap's)."""
     return _ci_dots(emphasis, themes, "share", ".0%", "Emphasis with 95% confidence intervals",
                     dict(tickformat=".0%", range=[-0.02, min(1.0, float(emphasis["ci_high"].max()) + 0.05)],
-                         title="share of the source's body sentences"), sources)
+                         title="share of the source's body sentences"), sources,
+                    rows or themes_by_divergence(emphasis))
+
+
+def gap_figure(gaps: pd.DataFrame, themes: pd.DataFrame, source_labels: dict[str, str] | None = None) -> go.Figure:
+    """The difference between two sources' shares per theme, in percentage points, with its 95% CI:
+    one row per row of ``gaps`` (e.g. ``divergence.largest_gaps``), in its order."""
+    labels, names = theme_labels(themes), source_labels or {}
+    ys = [_axis_label(f"{labels.get(r.theme, r.theme)} ({names.get(r.source_a, r.source_a)} − "
+                      f"{names.get(r.source_b, r.source_b)})", 40) for r in gaps.itertuples()]
+    hover = [f"{_plain(labels.get(r.theme, r.theme))}<br>{_plain(names.get(r.source_a, r.source_a))} {r.share_a:.1%} − "
+             f"{_plain(names.get(r.source_b, r.source_b))} {r.share_b:.1%} = {100 * r.difference:.1f} points"
+             f"<br>95% CI {100 * r.ci_low:+.1f} to {100 * r.ci_high:+.1f} points" for r in gaps.itertuples()]
+    d = 100 * gaps["difference"].astype(float)
+    fig = go.Figure(go.Scatter(
+        x=d, y=ys, mode="markers", marker=dict(size=9, color=OKABE_ITO[0]), customdata=hover,
+        hovertemplate="%{customdata}<extra></extra>",
+        error_x=dict(type="data", symmetric=False, array=(100 * gaps["ci_high"] - d).clip(lower=0),
+                     arrayminus=(d - 100 * gaps["ci_low"]).clip(lower=0), thickness=1.5, width=4)))
+    fig.update_xaxes(zeroline=True, zerolinecolor="#888", ticksuffix=" pt",
+                     title="difference of shares, percentage points (95% CI)")
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=ys)
+    lines = max([y.count("<br>") + 1 for y in ys] or [1])
+    return _layout(fig, "Where the sources differ most: largest gap between two sources per theme",
+                   150 + max(30, 15 * lines + 12) * max(1, len(ys)))
 
 
 def tone_figure(tone: pd.DataFrame, themes: pd.DataFrame, sources: list[str] | None = None) -> go.Figure:
@@ -176,7 +218,9 @@ def _layout(fig: go.Figure, title: str, height: float) -> go.Figure:
 
 def save_figures(study: str | Path, out_dir: str | Path | None = None,
                  formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
-    """Write the main figures of a study as PNG/SVG into `out_dir` (default STUDY/figures)."""
+    """Write the main figures of a study (:data:`STATIC_FIGURES`, those whose table is not empty)
+    as PNG/SVG into `out_dir` (default STUDY/figures), each file atomically (temporary file in
+    the same folder, then rename), and return their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -192,7 +236,8 @@ def save_figures(study: str | Path, out_dir: str | Path | None = None,
         min_cell = read_manifest(study).get("config", {}).get("measures", {}).get("min_cell", 5)
         drawn["emphasis_heatmap"] = _mpl_heatmap(plt, emphasis, themes, sources, min_cell)
         drawn["emphasis_ci"] = _mpl_dots(plt, emphasis, themes, sources, "share",
-                                         "share of the source's body sentences", (-0.02, None), percent=True)
+                                         "share of the source's body sentences", (-0.02, None), percent=True,
+                                         rows=themes_by_divergence(emphasis))
     if not tone.empty:
         drawn["tone_ci"] = _mpl_dots(plt, tone, themes, sources, "mean", "mean tone (VADER compound)", (-1.05, 1.05))
     paths = []
@@ -200,8 +245,16 @@ def save_figures(study: str | Path, out_dir: str | Path | None = None,
         for name, fig in drawn.items():
             for ext in formats:
                 p = out / f"{name}.{ext}"
-                fig.savefig(p, dpi=200, bbox_inches="tight",
-                            metadata={"Date": None} if ext in ("svg", "pdf") else {"Software": None})
+                fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{p.name}.", suffix=".tmp")
+                os.close(fd)
+                try:
+                    fig.savefig(tmp, format=ext, dpi=200, bbox_inches="tight",
+                                metadata={"Date": None} if ext in ("svg", "pdf") else {"Software": None})
+                    os.chmod(tmp, 0o644)
+                    os.replace(tmp, p)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
                 paths.append(p)
             plt.close(fig)
     return paths
@@ -209,19 +262,20 @@ def save_figures(study: str | Path, out_dir: str | Path | None = None,
 
 def _mpl_heatmap(plt, emphasis: pd.DataFrame, themes: pd.DataFrame, sources: list[str], min_cell: int = 5):
     labels = theme_labels(themes)
-    rows, cols = theme_order(themes, emphasis), [s for s in sources if s in set(emphasis["source"])]
+    rows, cols = themes_by_divergence(emphasis), [s for s in sources if s in set(emphasis["source"])]
     grid = emphasis.pivot_table(index="theme", columns="source", values="share", aggfunc="first")
     grid = grid.reindex(index=rows, columns=cols).fillna(0.0)
     n = emphasis.pivot_table(index="theme", columns="source", values="n_sentences", aggfunc="first")
     n = n.reindex(index=rows, columns=cols).fillna(0).astype(int)
     fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(cols), 0.9 + 0.55 * len(rows)))
-    im = ax.imshow(grid.to_numpy() * 100, cmap="Blues", vmin=0, vmax=100, aspect="auto")
+    top = share_scale_max(grid.to_numpy().ravel())
+    im = ax.imshow(grid.to_numpy() * 100, cmap="Blues", vmin=0, vmax=100 * top, aspect="auto")
     for i in range(len(rows)):
         for j in range(len(cols)):
             v = grid.iat[i, j]
             k = n.iat[i, j]
             ax.text(j, i, f"{v:.0%}\nn={k}{'†' if 0 < k < min_cell else ''}", ha="center", va="center", fontsize=8,
-                    color="white" if v > 0.55 else "black")
+                    color="white" if v > 0.55 * top else "black")
     ax.set_xticks(range(len(cols)), cols, rotation=20, ha="right")
     ax.set_yticks(range(len(rows)), [textwrap.fill(labels.get(t, t), 30) for t in rows])
     ax.set_title(f"Share of each source's body sentences per theme († 1–{min_cell - 1} sentences)", fontsize=10, loc="left")
@@ -230,9 +284,9 @@ def _mpl_heatmap(plt, emphasis: pd.DataFrame, themes: pd.DataFrame, sources: lis
 
 
 def _mpl_dots(plt, table: pd.DataFrame, themes: pd.DataFrame, sources: list[str], value: str, xlabel: str,
-              xlim: tuple, percent: bool = False):
+              xlim: tuple, percent: bool = False, rows: list[str] | None = None):
     labels = theme_labels(themes)
-    rows = [t for t in theme_order(themes, table) if t in set(table["theme"])]
+    rows = [t for t in (rows or theme_order(themes, table)) if t in set(table["theme"])]
     colors = source_colors(sources)
     sources = [s for s in sources if s in set(table["source"])]
     fig, ax = plt.subplots(figsize=(7, 0.8 + 0.45 * len(rows) * max(1, len(sources)) ** 0.5))

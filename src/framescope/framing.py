@@ -183,9 +183,10 @@ def body_theme_counts(partials: list[dict]) -> pd.Series:
 
 def measure_tables(partials: list[dict], cfg: MeasureConfig, frames, documents: pd.DataFrame | None,
                    run_notes: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """emphasis, emphasis_time, terms, tone, frames, voices and notes from the partials of all
+    """emphasis, emphasis_gaps, emphasis_time, terms, tone, frames, voices and notes from the partials of all
     partitions (:func:`measure_partials`, in partition order)."""
-    from framescope.emphasis import emphasis_from_counts, emphasis_time_from_counts
+    from framescope.divergence import gaps_from_replicates
+    from framescope.emphasis import emphasis_from_counts, emphasis_time_from_counts, share_replicates
     from framescope.terms import combine_term_counts, terms_from_counts
     from framescope.tone import tone_from_sums
     from framescope.voices import voices_from_counts
@@ -193,10 +194,12 @@ def measure_tables(partials: list[dict], cfg: MeasureConfig, frames, documents: 
     sources = sorted(set().union(*(p["sources"] for p in partials)))
     themes = theme_order(set().union(*(p["themes"] for p in partials)))
     clusters = stack([p["clusters"] for p in partials])
-    emphasis = emphasis_from_counts(clusters, sources, themes, cfg)
+    replicates = share_replicates(clusters, sources, themes, cfg)
+    emphasis = emphasis_from_counts(clusters, sources, themes, cfg, replicates)
     tone = tone_from_sums(stack([p["tone"][0] for p in partials]), [p["tone"][1] for p in partials], cfg)
     return {
         "emphasis": emphasis,
+        "emphasis_gaps": gaps_from_replicates(emphasis, replicates, cfg),
         "emphasis_time": emphasis_time_from_counts(clusters, themes, documents, cfg),
         "terms": terms_from_counts(combine_term_counts([p["terms"] for p in partials]), cfg),
         "tone": tone,

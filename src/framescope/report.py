@@ -18,25 +18,34 @@ import pandas as pd
 
 from framescope.artifacts import read_manifest, read_table
 from framescope.errors import InputError
-from framescope.figures import (
-    UNASSIGNED, emphasis_heatmap, share_figure, source_order, theme_labels, theme_order, tone_figure,
-)
+from framescope.figures import STATIC_FIGURES, UNASSIGNED, save_figures, source_order, theme_labels, theme_order, tone_figure
+from framescope.report_emphasis import emphasis_section, emphasis_test_sentence
 from framescope.report_method import evaluation_blocks, manifest_section, method_section
-from framescope.report_render import Figure, Heading, Quote, Section, Table, Text, to_html, to_markdown
+from framescope.report_render import (
+    Figure, Heading, Quote, Section, Table, Text, ci, p_value, pct, signed, to_html, to_markdown,
+)
+from framescope.summary import StudySummary, study_summary
+
+__all__ = ["ci", "emphasis_test_sentence", "figure_files", "manifest_digest", "p_value", "pct", "report_is_current",
+           "report_sections", "signed", "write_report"]
 
 STAMP = "framescope-manifest-sha256"  # names the manifest digest a report was built from
 MAX_DOCUMENTS = 40  # documents listed by name; larger corpora are summarised per source
 N_TERMS, N_VOICES, N_CONTRASTS, N_FRAMES = 8, 5, 3, 3
-NAMES = ("documents", "sentences", "themes", "emphasis", "emphasis_time", "terms", "tone", "frames",
-         "voices", "exemplars", "contrasts", "notes")
+NAMES = ("documents", "sentences", "themes", "emphasis", "emphasis_gaps", "emphasis_time", "terms", "tone",
+         "frames", "voices", "exemplars", "contrasts", "notes")
 
 
 def write_report(study: str | Path) -> list[Path]:
-    """Write STUDY/report.html and STUDY/report.md (each atomically) and return their paths."""
+    """Write STUDY/report.html and STUDY/report.md (each atomically) and return their paths.
+
+    The static figures (``figures.save_figures``) are written first into STUDY/figures/, so
+    report.md names only figure files that exist."""
     study = Path(study)
     if not (study / "manifest.json").is_file() or not (study / "sentences.parquet").is_file():
         raise InputError(f"{study} is not a study folder (no manifest.json/sentences.parquet): run `framescope run` first")
-    title, subtitle, sections = report_sections(study)
+    files = figure_files(study, save_figures(study))
+    title, subtitle, sections = report_sections(study, files)
     meta = {STAMP: manifest_digest(study)}
     out = []
     for name, text in (("report.html", to_html(title, subtitle, sections, meta)),
@@ -65,6 +74,17 @@ def report_is_current(folder: str | Path, study: str | Path | None = None) -> bo
     return bool(found) and found.group(1) == manifest_digest(study)
 
 
+def figure_files(study: str | Path, paths: list[Path]) -> dict[str, tuple[str, ...]]:
+    """Figure name -> its static files as paths relative to the study (``figures/x.png``…)."""
+    study = Path(study).resolve()
+    out: dict[str, tuple[str, ...]] = {}
+    for p in paths:
+        name = Path(p).stem
+        if name in STATIC_FIGURES and Path(p).is_file():
+            out[name] = out.get(name, ()) + (Path(p).resolve().relative_to(study).as_posix(),)
+    return out
+
+
 def _write_atomic(path: Path, text: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -78,24 +98,26 @@ def _write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def report_sections(study: str | Path) -> tuple[str, str, list[Section]]:
-    """The report as plain blocks: (title, subtitle, sections)."""
+def report_sections(study: str | Path, figure_files: dict[str, tuple[str, ...]] | None = None
+                    ) -> tuple[str, str, list[Section]]:
+    """The report as plain blocks: (title, subtitle, sections). ``figure_files`` (figure name ->
+    files relative to the study) are named under their figures; by default none is."""
     study = Path(study)
     t = {n: read_table(study, n) for n in NAMES}
     manifest = read_manifest(study)
     evaluation = _read_evaluation(study)
+    summary = study_summary(t, manifest)
     sources = source_order(t["documents"], t["sentences"], t["emphasis"])
-    counts = manifest.get("counts", {})
     title = f"framescope report: {study.resolve().name}"
-    subtitle = (f"{len(sources)} sources · {len(t['documents'])} documents · "
-                f"{counts.get('body_sentences', _n_body(t['sentences']))} body sentences · "
+    subtitle = (f"{summary.n_sources} sources · {summary.n_documents} documents · "
+                f"{summary.n_body_sentences:,} body sentences · {summary.n_themes} themes · "
                 f"run {manifest.get('started_at', 'unknown')} · framescope "
                 f"{manifest.get('versions', {}).get('framescope', '?')}")
     sections = [
-        corpus_section(t, sources),
-        themes_section(t, manifest.get("config", {}).get("measures", {}).get("min_cell", 5)),
-        emphasis_section(t, manifest),
-        framing_section(t, sources, manifest),
+        corpus_section(t, sources, summary),
+        themes_section(t, summary),
+        emphasis_section(t, manifest, summary, figure_files),
+        framing_section(t, sources, manifest, figure_files),
         method_section(manifest, t, evaluation_blocks(evaluation)),
         manifest_section(manifest),
     ]
@@ -104,29 +126,6 @@ def report_sections(study: str | Path) -> tuple[str, str, list[Section]]:
 
 # -- formatting --------------------------------------------------------------------------------
 
-def pct(x) -> str:
-    return "—" if pd.isna(x) else f"{float(x):.1%}"
-
-
-def ci(lo, hi, fmt: str = ".1%") -> str:
-    return "—" if pd.isna(lo) or pd.isna(hi) else f"[{float(lo):{fmt}}, {float(hi):{fmt}}]"
-
-
-def signed(x, digits: int = 2) -> str:
-    if pd.isna(x):
-        return "—"
-    s = f"{float(x):+.{digits}f}"
-    return s[1:] if float(s) == 0 else s.replace("-", "−")
-
-
-def p_value(p) -> str:
-    return "p = n/a" if pd.isna(p) else ("p < 0.001" if float(p) < 0.001 else f"p = {float(p):.3f}")
-
-
-def _n_body(sentences: pd.DataFrame) -> int:
-    return int(sentences["is_body"].sum()) if "is_body" in sentences else len(sentences)
-
-
 def _read_evaluation(study: Path) -> dict:
     p = study / "evaluation.json"
     return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
@@ -134,24 +133,26 @@ def _read_evaluation(study: Path) -> dict:
 
 # -- 1. corpus ---------------------------------------------------------------------------------
 
-def corpus_section(t: dict, sources: list[str]) -> Section:
-    docs, sents = t["documents"], t["sentences"]
-    body = sents[sents["is_body"].astype(bool)] if "is_body" in sents else sents
+def corpus_section(t: dict, sources: list[str], summary: StudySummary) -> Section:
+    docs = t["documents"]
+    counts = summary.sources.set_index("source")
     rows = []
     for s in sources:
-        d, b = docs[docs["source"] == s], body[body["source"] == s]
+        d = docs[docs["source"] == s] if "source" in docs else docs.iloc[0:0]
+        c = counts.loc[s] if s in counts.index else pd.Series(0, index=counts.columns)
         dates = sorted(str(x) for x in d.get("date", pd.Series(dtype=str)).dropna())
         outlets = sorted({str(x) for x in d.get("outlet", pd.Series(dtype=str)).dropna()})
-        rows.append({"source": s, "outlet": "; ".join(outlets) or "—", "documents": str(len(d)),
-                     "body sentences": str(len(b)),
-                     "words": f"{int(b['n_words'].sum()):,}" if "n_words" in b else "—",
+        rows.append({"source": s, "outlet": "; ".join(outlets) or "—", "documents": str(int(c["documents"])),
+                     "sentences": f"{int(c['sentences']):,}", "body sentences": f"{int(c['body_sentences']):,}",
+                     "words": f"{int(c['words']):,}",
                      "dates": (dates[0] if dates[0] == dates[-1] else f"{dates[0]} – {dates[-1]}") if dates else "undated"})
-    n_other = len(sents) - len(body)
+    n_other = summary.n_sentences - summary.n_body_sentences
     blocks = [
-        Text(f"{len(docs)} documents from {len(sources)} sources, split into {len(sents)} sentences. "
-             f"{len(body)} are body sentences; the other {n_other} (captions, headings, datelines and "
-             "attribution trailers) are kept in the tables but left out of every measure."),
-        Table(pd.DataFrame(rows), "Sources. Words are counted over body sentences."),
+        Text(f"{summary.n_documents} documents from {summary.n_sources} sources, split into {summary.n_sentences:,} "
+             f"sentences. {summary.n_body_sentences:,} are body sentences; the other {n_other:,} (captions, headings, "
+             "datelines and attribution trailers) are kept in the tables but left out of every measure."),
+        Table(pd.DataFrame(rows), "Sources. Words are counted over body sentences, the sentences every measure "
+                                  "counts."),
     ]
     if len(docs) and len(docs) <= MAX_DOCUMENTS:
         cols = [c for c in ("doc_id", "source", "title", "date", "genre", "path", "n_chars") if c in docs]
@@ -164,14 +165,15 @@ def corpus_section(t: dict, sources: list[str]) -> Section:
 
 # -- 2. themes ---------------------------------------------------------------------------------
 
-def themes_section(t: dict, min_cell: int = 5) -> Section:
+def themes_section(t: dict, summary: StudySummary) -> Section:
     themes, ex = t["themes"], t["exemplars"]
+    min_cell = summary.min_cell
     labels = theme_labels(themes)
     order = theme_order(themes, t["emphasis"])
-    named = int(themes["named"].astype(bool).sum()) if "named" in themes else 0
-    blocks = [Text(f"{len(themes)} themes: {named} named in the codebook, {len(themes) - named} found in the "
-                   "corpus by BERTopic. Each body sentence belongs to one theme; sentences close to no theme "
-                   "are 'unassigned'.")]
+    blocks = [Text(f"{summary.n_themes} themes: {summary.n_named} named in the codebook, {summary.n_discovered} "
+                   "found in the corpus by BERTopic. Each body sentence belongs to one theme; sentences close to no "
+                   f"theme are 'unassigned' (not a theme): {pct(summary.unassigned_share)} of the body sentences "
+                   f"({summary.n_unassigned:,} of {summary.n_body_sentences:,}).")]
     rows = []
     for _, r in themes.set_index("theme").reindex(order).dropna(how="all").iterrows():
         kws = list(r["keywords"]) if isinstance(r.get("keywords"), (list, tuple)) or hasattr(r.get("keywords"), "tolist") else []
@@ -212,83 +214,10 @@ def two_exemplars(exemplars: pd.DataFrame, emphasis: pd.DataFrame, theme: str, m
     return picks.drop(columns="_n")
 
 
-# -- 3. emphasis -------------------------------------------------------------------------------
-
-def emphasis_section(t: dict, manifest: dict) -> Section:
-    em, themes = t["emphasis"], t["themes"]
-    if em.empty:
-        return Section("3. Emphasis", "emphasis", [Text("This study has no emphasis table.", kind="note")])
-    labels = theme_labels(themes)
-    min_cell = manifest.get("config", {}).get("measures", {}).get("min_cell", 5)
-    order, sources = theme_order(themes, em), source_order(t["documents"], em)
-    em = em.assign(_t=em["theme"].map({k: i for i, k in enumerate(order)}),
-                   _s=em["source"].map({k: i for i, k in enumerate(sources)})).sort_values(["_t", "_s"])
-    rows = [{"theme": labels.get(r.theme, r.theme), "source": r.source, "sentences": str(int(r.n_sentences)),
-             "share": pct(r.share) + ("†" if bool(getattr(r, "small_cell", False)) and r.n_sentences else ""),
-             "95% CI": ci(r.ci_low, r.ci_high), "word share": pct(getattr(r, "word_share", float("nan"))),
-             "residual": signed(getattr(r, "residual", float("nan")), 1)} for r in em.itertuples()]
-    blocks = [
-        Text("Share = the fraction of a source's body sentences that belong to the theme (each source's "
-             "shares sum to 100%). The 95% confidence intervals come from a bootstrap that resamples "
-             f"whole {manifest.get('config', {}).get('measures', {}).get('resample_unit', 'paragraph')}s, "
-             "not single sentences, because neighbouring sentences are not independent. The residual is the "
-             "adjusted (standardized) residual of the source × theme count table: beyond about ±2 a source "
-             "writes about the theme more (+) or less (−) than the corpus as a whole."),
-        Text(emphasis_test_sentence(em, labels), lead="Test."),
-        Figure(emphasis_heatmap(em, themes, min_cell, sources), "Share of each source's body sentences per theme. "
-               f"† marks small cells (1 to {min_cell - 1} sentences)."),
-        Figure(share_figure(em, themes, sources), "Shares with bootstrap 95% confidence intervals."),
-        Table(pd.DataFrame(rows), f"Emphasis by source and theme. † 1 to {min_cell - 1} sentences: a small "
-              "cell, read its share with its (wide) interval; an empty cell's interval is shown too."),
-    ]
-    blocks += _over_time_blocks(t["emphasis_time"], labels)
-    return Section("3. Emphasis", "emphasis", blocks)
-
-
-def emphasis_test_sentence(em: pd.DataFrame, labels: dict[str, str]) -> str:
-    """The emphasis test and the largest residuals, in words."""
-    first = em.iloc[0]
-    test = str(first.get("test", "") or "")
-    if em["source"].nunique() < 2 or test.startswith("none") or pd.isna(first.get("chi2")):
-        why = test.split(":", 1)[1].strip() if test.startswith("none:") else "fewer than two sources"
-        return f"No test across sources ({why}): the shares describe each source on its own."
-    chi2, dof, p = float(first["chi2"]), int(first["dof"]), first.get("p_value")
-    asym = f", asymptotic {p_value(first['p_chi2'])}" if pd.notna(first.get("p_chi2")) else ""
-    kind = "permutation " if asym else ""
-    stat = f"χ² = {chi2:.1f}, dof = {dof}, {kind}{p_value(p)}{asym}"
-    differs = pd.notna(p) and float(p) < 0.05
-    text = (f"Emphasis differs across sources ({stat})." if differs else
-            f"The data do not show that emphasis differs across sources ({stat}).")
-    if test:
-        text += f" Test: {test}."
-    sub = em[(em["theme"] != UNASSIGNED)].dropna(subset=["residual"]) if "residual" in em else em.iloc[0:0]
-    if sub.empty:
-        return text
-    pooled = em.groupby("theme")["n_sentences"].sum() / max(1, em["n_sentences"].sum())
-    for word, r in (("over", sub.loc[sub["residual"].idxmax()]), ("under", sub.loc[sub["residual"].idxmin()])):
-        if (word == "over") != (float(r["residual"]) > 0):
-            continue
-        within = " (within chance, |residual| < 2)" if abs(float(r["residual"])) < 1.96 else ""
-        text += (f" Largest {word}-emphasis: {r['source']} on {labels.get(r['theme'], r['theme'])} "
-                 f"({pct(r['share'])} of its body sentences against {pct(pooled.get(r['theme']))} across all "
-                 f"sources; residual {signed(r['residual'], 1)}){within}.")
-    return text
-
-
-def _over_time_blocks(et: pd.DataFrame, labels: dict[str, str]) -> list:
-    if et.empty or et["period"].nunique() < 2:
-        return [Text("Emphasis over time: fewer than two dated periods, so no trend is shown.", kind="muted")]
-    et = et[et["n_sentences"] > 0].sort_values(["period", "source", "theme"], kind="stable")
-    rows = [{"period": str(r.period), "source": r.source, "theme": labels.get(r.theme, r.theme),
-             "sentences": str(int(r.n_sentences)), "share": pct(r.share), "95% CI": ci(r.ci_low, r.ci_high)}
-            for r in et.head(60).itertuples()]
-    more = f" First 60 of {len(et)} rows; all are in emphasis_time.parquet." if len(et) > 60 else ""
-    return [Heading("Emphasis over time", 3), Table(pd.DataFrame(rows), "Non-zero cells by period." + more)]
-
-
 # -- 4. framing --------------------------------------------------------------------------------
 
-def framing_section(t: dict, sources: list[str], manifest: dict) -> Section:
+def framing_section(t: dict, sources: list[str], manifest: dict,
+                    figure_files: dict[str, tuple[str, ...]] | None = None) -> Section:
     themes, tone = t["themes"], t["tone"]
     labels = theme_labels(themes)
     blocks = [Text("For each theme: the terms that set one source apart from the others in the same theme "
@@ -298,7 +227,7 @@ def framing_section(t: dict, sources: list[str], manifest: dict) -> Section:
                    "sources, side by side.")]
     if not tone.empty:
         blocks.append(Figure(tone_figure(tone, themes, sources), "Mean sentence tone (VADER compound) per theme and "
-                                                        "source, with 95% confidence intervals."))
+                             "source, with 95% confidence intervals.", (figure_files or {}).get("tone_ci", ())))
     run_notes = t["notes"][t["notes"]["scope"] == "run"] if "scope" in t["notes"] else pd.DataFrame()
     for note in run_notes.get("note", []):
         blocks.append(Text(str(note), kind="note"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -42,6 +43,7 @@ class Table:
 class Figure:
     fig: go.Figure
     caption: str = ""
+    files: tuple[str, ...] = ()  # static copies beside the report (e.g. figures/x.png), only ones written
 
 
 @dataclass
@@ -58,6 +60,27 @@ class Section:
 
 
 Block = Heading | Text | Table | Figure | Quote
+
+
+# -- number formats shared by every section ------------------------------------------------------
+
+def pct(x) -> str:
+    return "—" if pd.isna(x) else f"{float(x):.1%}"
+
+
+def ci(lo, hi, fmt: str = ".1%") -> str:
+    return "—" if pd.isna(lo) or pd.isna(hi) else f"[{float(lo):{fmt}}, {float(hi):{fmt}}]"
+
+
+def signed(x, digits: int = 2) -> str:
+    if pd.isna(x):
+        return "—"
+    s = f"{float(x):+.{digits}f}"
+    return s[1:] if float(s) == 0 else s.replace("-", "−")
+
+
+def p_value(p) -> str:
+    return "p = n/a" if pd.isna(p) else ("p < 0.001" if float(p) < 0.001 else f"p = {float(p):.3f}")
 
 _NUMERIC = re.compile(r"^[−+\-]?(\d[\d,]*)?(\.\d+)?(%|e[−+\-]?\d+)?( \[.*\])?( ?[†*])?$|^\[[^\]]*\]$")
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
@@ -214,7 +237,12 @@ def _block_md(b: Block) -> list[str]:
     if isinstance(b, Quote):
         return [f"> {md_escape(b.text)}"] + ([f"> — {md_escape(b.cite)}"] if b.cite else [])
     if isinstance(b, Figure):
-        return [f"*Figure (interactive in report.html; PNG/SVG in figures/): {md_escape(b.caption)}*"]
+        if not b.files:
+            return [f"*Figure (interactive in report.html): {md_escape(b.caption)}*"]
+        image = next((f for f in b.files if f.endswith(".png")), b.files[0])
+        links = ", ".join(f"[{md_escape(f)}]({f})" for f in b.files)
+        return [f"![{md_escape(PurePosixPath(image).stem)}]({image})", "",
+                f"*Figure (interactive in report.html; static: {links}): {md_escape(b.caption)}*"]
     if isinstance(b, Table):
         df = b.rows
         numeric = [_is_numeric(df[c]) for c in df.columns]

@@ -6,8 +6,11 @@ import streamlit as st
 from framescope.app.display import ci, escape_markdown, p_value, pct, plain
 from framescope.app.palette import chart, label_lines, source_colours, style
 from framescope.app.study import require_study
-from framescope.figures import emphasis_heatmap
+from framescope.divergence import largest_gaps, themes_by_divergence
+from framescope.emphasis import ALPHA, RESIDUAL_THRESHOLD, notable_residuals
+from framescope.figures import emphasis_heatmap, gap_figure
 
+N_LISTED = 8  # notable cells listed in words
 study = require_study()
 emph = study.table("emphasis")
 st.title("Emphasis")
@@ -19,16 +22,17 @@ if emph.empty:
     st.stop()
 
 colours = source_colours(study.all_sources)
+min_cell = study.summary.min_cell
 show_unassigned = st.toggle("Include unassigned sentences", value=False,
                             help="Sentences the theme model could not place in any theme.")
-order = [t for t in study.themes_in_order() if show_unassigned or t != "unassigned"]
-order += sorted({str(t) for t in emph["theme"]} - set(order) - ({"unassigned"} if not show_unassigned else set()))
-emph = emph[emph["theme"].isin(order)]
-sources = [s for s in study.sources if s in set(emph["source"])]
 measure = st.radio("Measure", ["share", "word_share"], horizontal=True,
                    format_func={"share": "Share of sentences", "word_share": "Share of words"}.get,
                    help="Sentences are the unit of the test and the CIs; the word share weighs long "
                         "sentences more and has no interval.")
+# Themes the selected sources differ most on come first (the range of the measure across them).
+order = [t for t in themes_by_divergence(emph, measure) if show_unassigned or t != "unassigned"]
+emph = emph[emph["theme"].isin(order)]
+sources = [s for s in study.sources if s in set(emph["source"])]
 theme_names = [label_lines(study.tlabel(t), 30) for t in order]
 source_names = [label_lines(study.slabel(s), 18) for s in sources]
 cells = emph.set_index(["source", "theme"])
@@ -40,18 +44,19 @@ def cell_hover(s: str, t: str) -> str:
            f"({int(c['n_sentences'])} of {int(c['n_source'])} sentences)")
     if measure == "share":
         out += f"<br>95% CI {ci(c['ci_low'], c['ci_high'])}"
-    return out + ("<br><i>fewer than 5 sentences: read with care</i>" if c["small_cell"] else "")
+    return out + (f"<br><i>fewer than {min_cell} sentences: read with care</i>" if c["small_cell"] else "")
 
 
 # -- heatmap ------------------------------------------------------------------------------------
 st.subheader("Who stresses which theme")
-fig = emphasis_heatmap(emph, study.table("themes"), sources=sources, measure=measure, rows=order,
+fig = emphasis_heatmap(emph, study.table("themes"), min_cell, sources=sources, measure=measure, rows=order,
                        source_labels={s: study.slabel(s) for s in sources})
 fig.update_layout(title=None, width=None)  # the app's chart fills the page
 fig.update_xaxes(side="top", tickangle=0)
 chart(style(fig, height=fig.layout.height - 40), "heatmap")
 st.caption("Read down a column: each source's sentences add up to 100% over all themes "
-           "(with the unassigned ones). n = body sentences of the source in the theme.")
+           "(with the unassigned ones). n = body sentences of the source in the theme. Rows: the theme the "
+           "sources differ most on first. The colour scale ends at the largest share shown, not at 100%.")
 
 # -- bars with CIs ------------------------------------------------------------------------------
 st.subheader("Shares with 95% confidence intervals")
@@ -70,7 +75,7 @@ fig.update_layout(barmode="group", bargroupgap=0.05, xaxis=dict(
     title="share of the source's body sentences" if measure == "share" else "share of the source's words",
     tickformat=".0%", rangemode="tozero"))
 chart(style(fig, height=110 + len(order) * (13 * len(sources) + 16), legend_title="Source"), "bars")
-st.caption("Faded bars: cells with fewer than 5 sentences, whose intervals are wide. A share of 0 "
+st.caption(f"Faded bars: cells with fewer than {min_cell} sentences, whose intervals are wide. A share of 0 "
            "still has a valid interval: the data rule out large shares, not small ones."
            if measure == "share" else "Word shares have no interval; switch to sentence shares for CIs.")
 
@@ -87,17 +92,20 @@ else:
     stat = f"χ² = {r['chi2']:.1f}, df = {int(r['dof'])}, " if pd.notna(r.get("chi2")) and pd.notna(r.get("dof")) else ""
     verdict = ("**Yes.** The sources give the themes different shares: a split this uneven would be "
                "very unlikely if all sources distributed their sentences alike."
-               if r["p_value"] < 0.05 else
+               if study.summary.differs else
                "**No clear evidence.** The split across themes is within what chance alone produces "
                "when all sources distribute their sentences alike.")
     st.markdown(f"{verdict}  \n{escape_markdown(str(r.get('test', 'test')))}: {stat}{p_value(r['p_value'])}, "
                 f"over all {all_emph['source'].nunique()} sources of the study.")
     res = emph.pivot(index="theme", columns="source", values="residual").reindex(index=order, columns=sources)
-    big = emph[emph["residual"].abs() >= 2].sort_values("residual", key=abs, ascending=False)
+    big = notable_residuals(emph)
     lines = [f"- **{escape_markdown(study.slabel(b.source))}** {'over' if b.residual > 0 else 'under'}-"
              f"emphasises **{escape_markdown(study.tlabel(b.theme))}**: {pct(b.share)} of its sentences, "
-             f"residual {b.residual:+.1f}" for b in big.head(8).itertuples()]
-    st.markdown("Cells that depart most from the pooled corpus (|residual| ≥ 2, about the 5% level):\n"
+             f"residual {b.residual:+.1f}" for b in big.head(N_LISTED).itertuples()]
+    if len(big) > N_LISTED:
+        lines.append(f"- and {len(big) - N_LISTED} more (the residual heatmap below shows every cell)")
+    st.markdown(f"Cells that depart most from the pooled corpus (|residual| ≥ {RESIDUAL_THRESHOLD}, about the "
+                f"{ALPHA:.0%} level):\n"
                 + ("\n".join(lines) if lines else "- none"))
     lim = max(2.5, float(res.abs().max().max()) if res.size else 2.5)
     fig = go.Figure(go.Heatmap(
@@ -111,7 +119,35 @@ else:
     fig.update_yaxes(autorange="reversed")
     chart(style(fig, height=90 + 44 * len(order)), "residuals")
     st.caption("Adjusted standardized residuals: red = more sentences on the theme than expected if "
-               "all sources had the pooled shares, blue = fewer. Beyond ±2 is notable.")
+               f"all sources had the pooled shares, blue = fewer. Beyond ±{RESIDUAL_THRESHOLD} is notable.")
+
+# -- differences between sources ----------------------------------------------------------------
+st.subheader("Where the sources differ most")
+gaps = study.table("emphasis_gaps")
+if len(sources) < 2:
+    st.caption("Select at least two sources to compare their shares.")
+elif gaps.empty:
+    st.caption("This study has no emphasis_gaps table (it was written by an earlier version): run it again "
+               "to see the differences between sources with their intervals.")
+else:
+    best = largest_gaps(gaps[gaps["theme"].isin(order)], sources)
+    labels = {s: study.slabel(s) for s in sources}
+    fig = gap_figure(best, study.table("themes"), labels)
+    fig.update_layout(title=None, width=None)
+    chart(style(fig, height=fig.layout.height - 40), "gaps")
+    st.caption("How to read: for each theme, the two selected sources whose shares of sentences differ most, "
+               "largest difference first. The difference is the larger share minus the smaller, in percentage "
+               "points, with its 95% cluster-bootstrap CI (each source's paragraphs or documents resampled on "
+               "their own). An interval that stays above 0 means the data show a real difference.")
+    st.dataframe(pd.DataFrame({
+        "theme": best["theme"].map(study.tlabel), "larger share": best["source_a"].map(study.slabel),
+        "share A": best["share_a"], "smaller share": best["source_b"].map(study.slabel), "share B": best["share_b"],
+        "difference": 100 * best["difference"], "ci_low": 100 * best["ci_low"], "ci_high": 100 * best["ci_high"]}),
+        hide_index=True, column_config={
+            "share A": st.column_config.NumberColumn(format="percent"),
+            "share B": st.column_config.NumberColumn(format="percent"),
+            **{c: st.column_config.NumberColumn(f"{c.replace('_', ' ')} (points)", format="%.1f")
+               for c in ("difference", "ci_low", "ci_high")}})
 
 # -- over time ----------------------------------------------------------------------------------
 st.subheader("Over time")

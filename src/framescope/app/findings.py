@@ -1,7 +1,8 @@
 """Headline findings for the Overview page, phrased from the emphasis, tone and themes tables.
 
 No number is computed here: every share, interval, mean and test statistic is read from a
-study table. This module only chooses which rows to state, and states them in words.
+study table. This module only chooses which rows to state, and states them in words; the
+test's verdict uses ``emphasis.ALPHA``, as the report and the Emphasis page do.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 import pandas as pd
 
 from framescope.app.display import ci, p_value, pct
+from framescope.emphasis import ALPHA
 
 MIN_THEME_SENTENCES = 3  # a theme with fewer body sentences in the whole corpus is not a headline
 
@@ -105,7 +107,7 @@ def test_finding(emphasis: pd.DataFrame) -> str | None:
     dof = row.get("dof")
     stat_txt = (f"χ²({int(dof)}) = {stat:.1f}, " if stat is not None and not math.isnan(stat)
                 and dof is not None and not math.isnan(dof) else "")
-    if row["p_value"] < 0.05:
+    if row["p_value"] < ALPHA:
         return (f"The sources give the themes different shares: {stat_txt}{p_value(row['p_value'])} "
                 f"({test}).")
     return (f"No evidence that the sources give the themes different shares: {stat_txt}"

@@ -5,27 +5,28 @@ import pandas as pd
 import streamlit as st
 
 from framescope.app import page_file
-from framescope.app.display import escape_markdown
+from framescope.app.display import escape_markdown, pct, signed
 from framescope.app.findings import headline_findings
 from framescope.app.study import require_study
+from framescope.emphasis import ALPHA
 
 study = require_study()
-docs, sents, themes = study.table("documents"), study.table("sentences"), study.tables["themes"]
+docs, themes, summary = study.table("documents"), study.tables["themes"], study.summary
 
 st.title("Overview")
 st.caption("How much does each source emphasise each theme, and how does it frame it? "
            f"Study: **{escape_markdown(study.name)}**")
 
-body = sents[sents["is_body"]] if "is_body" in sents else sents
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Sources", len(study.sources), help="Selected in the sidebar, of "
-          f"{len(study.all_sources)} in the study.")
-c2.metric("Documents", len(docs))
-c3.metric("Body sentences", f"{len(body):,}", help="Sentences of running text. Captions, datelines "
-          "and attribution trailers are kept in the tables but not counted in the measures.")
-n_named = int(themes["named"].sum()) if "named" in themes else 0
-c4.metric("Themes", len(themes[themes["theme"] != "unassigned"]) if not themes.empty else 0,
-          help=f"{n_named} named in the codebook, the rest discovered by the topic model.")
+c1, c2, c3, c4, c5, c6 = st.columns(6)
+c1.metric("Sources", summary.n_sources, help=f"{len(study.sources)} selected in the sidebar.")
+c2.metric("Documents", f"{summary.n_documents:,}")
+c3.metric("Body sentences", f"{summary.n_body_sentences:,}", help="Sentences of running text. Captions, "
+          "datelines and attribution trailers are kept in the tables but not counted in the measures.")
+c4.metric("Words", f"{summary.n_words:,}", help="Words in the body sentences, the sentences the measures count.")
+c5.metric("Themes", summary.n_themes, help=f"{summary.n_named} named in the codebook, {summary.n_discovered} "
+          "discovered by the topic model. Unassigned sentences are not a theme.")
+c6.metric("Unassigned", pct(summary.unassigned_share, 1), help=f"{summary.n_unassigned:,} of the "
+          f"{summary.n_body_sentences:,} body sentences are close to no theme.")
 
 st.subheader("Headline findings")
 st.caption("Stated from the emphasis and tone tables of all sources in the study; every figure "
@@ -37,18 +38,23 @@ else:
     st.info("No headline findings: no theme other than the unassigned sentences has at least 3 "
             "sentences (see the notes below)." if not study.tables["emphasis"].empty
             else "The study has no emphasis table, so there are no findings to state.")
+if not study.tables["emphasis"].empty and summary.n_sources > 1:
+    flagged = summary.flagged[summary.flagged["source"].isin(study.sources)]
+    cells = [f"- **{escape_markdown(study.slabel(r.source))}** on **{escape_markdown(study.tlabel(r.theme))}**: "
+             f"residual {signed(r.residual, 1)}" for r in flagged.itertuples()]
+    st.markdown(f"Notable cells (|residual| ≥ {summary.residual_threshold}, about the {ALPHA:.0%} level), "
+                "largest first (the Emphasis page has the detail):\n" + ("\n".join(cells) if cells else "- none"))
 
 st.subheader("Sources")
 if not docs.empty:
+    counts = summary.sources.set_index("source")
     per_doc = docs.groupby("source", sort=True).agg(
         outlet=("outlet", "first") if "outlet" in docs else ("source", "first"),
         genre=("genre", lambda g: ", ".join(sorted({str(x) for x in g.dropna()}))) if "genre" in docs
         else ("source", lambda g: ""),
-        first_date=("date", "min"), last_date=("date", "max"), documents=("doc_id", "count"),
+        first_date=("date", "min"), last_date=("date", "max"),
     )
-    per_sent = sents.groupby("source", sort=True).agg(
-        sentences=("sentence_id", "count"), body_sentences=("is_body", "sum"), words=("n_words", "sum"))
-    table = per_doc.join(per_sent).reset_index()
+    table = per_doc.join(counts[["documents", "sentences", "body_sentences", "words"]]).reset_index()
     table.insert(0, "name", table["source"].map(study.slabel))
     table["dates"] = [a if a == b or pd.isna(b) else f"{a} to {b}"
                       for a, b in zip(table.pop("first_date"), table.pop("last_date"))]
@@ -63,7 +69,7 @@ if not docs.empty:
             "sentences": st.column_config.NumberColumn("Sentences", help="All sentences"),
             "body_sentences": st.column_config.NumberColumn(
                 "Body sentences", help="Sentences used by the measures (no captions or trailers)"),
-            "words": st.column_config.NumberColumn("Words", help="Words in all sentences"),
+            "words": st.column_config.NumberColumn("Words", help="Words in the body sentences"),
         },
     )
     with st.expander(f"The {len(docs)} documents"):

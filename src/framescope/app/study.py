@@ -19,6 +19,7 @@ import streamlit as st
 
 from framescope.artifacts import TABLES, read_manifest, read_table
 from framescope.config import SEED_ROOT
+from framescope.summary import StudySummary, study_summary
 
 ENV_STUDY = "FRAMESCOPE_STUDY"
 SEED_STUDY = SEED_ROOT / "artifacts" / "seed"
@@ -64,6 +65,11 @@ def _manifest(path: str, stamp: str) -> dict:
     return read_manifest(path)
 
 
+@st.cache_data(show_spinner=False, max_entries=12)
+def _summary(path: str, stamp: str) -> StudySummary:
+    return study_summary(_tables(path, stamp), _manifest(path, stamp))
+
+
 def _label_map(df: pd.DataFrame, key: str, label: str) -> dict[str, str]:
     if df.empty or key not in df:
         return {}
@@ -84,6 +90,7 @@ class Study:
     manifest: dict
     all_sources: list[str]
     sources: list[str]
+    summary: StudySummary  # counts and verdicts shared with the report (framescope.summary)
     source_label: dict[str, str] = field(default_factory=dict)
     theme_label: dict[str, str] = field(default_factory=dict)
 
@@ -181,7 +188,7 @@ def open_study() -> Study | None:
     chosen = [s for s in all_sources if s in set(chosen)] or all_sources
     return Study(
         path=path, name=label, tables=tables, manifest=manifest,
-        all_sources=all_sources, sources=chosen,
+        all_sources=all_sources, sources=chosen, summary=_summary(str(path), stamp),
         source_label=_label_map(docs, "source", "outlet"),
         theme_label=_label_map(tables["themes"], "theme", "label"),
     )
@@ -208,11 +215,9 @@ def sidebar() -> None:
         )
         if not picked:
             st.caption("No source selected: every page shows all sources.")
-        th = study.tables["themes"]
-        counts = {"document": len(study.tables["documents"]),
-                  "body sentence": int(study.tables["sentences"]["is_body"].sum()),
-                  "source": len(study.all_sources),
-                  "theme": int((th["theme"] != "unassigned").sum()) if not th.empty else 0}
+        summary = study.summary
+        counts = {"document": summary.n_documents, "body sentence": summary.n_body_sentences,
+                  "source": summary.n_sources, "theme": summary.n_themes}
         st.caption(" · ".join(f"{n:,} {noun if n == 1 else noun + 's'}" for noun, n in counts.items()))
         if not study.editable:
             st.caption("The committed seed study is read-only; edits go to a session copy.")
