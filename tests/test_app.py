@@ -190,7 +190,7 @@ def test_edits_are_validated_and_written_to_the_codebook_copy(tmp_path):
                               "merge": [{"from": "topic_2", "into": "topic_1"}],
                               "move": [{"from": "topic_1", "into": "climate"}]}
     assert study_edits(tmp_path) == saved["edits"]
-    from framescope.codebook import load_codebook
+    from framescope.themes.codebook import load_codebook
     assert load_codebook(tmp_path / "codebook.yaml").edits.rename == {"climate": "Climate and water"}
     with pytest.raises(InputError, match="not a theme"):  # the CLI's own validation guards the file
         write_edits(tmp_path, {"move": [{"from": "topic_1", "into": "nowhere"}]})

@@ -10,7 +10,7 @@ from framescope.config import IngestConfig
 from framescope.corpus import load_documents
 from framescope.ctfidf import class_tfidf
 from framescope.segment import sentence_table
-from framescope.theme_discovery import _analyzer
+from framescope.themes.discovery import _analyzer
 
 
 @pytest.fixture(scope="module")

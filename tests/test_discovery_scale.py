@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from framescope.theme_discovery import (
+from framescope.themes.discovery import (
     UMAP_SMALL_DATA, cluster_params, cluster_sentences, exact_knn, max_cluster_size, order_topics,
     select_clusters,
 )
@@ -108,7 +108,7 @@ def test_fitting_outside_the_pipeline_uses_numba_disk_cache():
     code = (
         "import numpy as np\n"
         "from numba.core.dispatcher import Dispatcher\n"
-        "from framescope.theme_discovery import layout_2d\n"
+        "from framescope.themes.discovery import layout_2d\n"
         "import umap.layouts as L\n"
         "layout_2d(np.random.default_rng(0).normal(size=(40, 16)).astype(np.float32), 42)\n"
         "used = [o for n, o in vars(L).items() if isinstance(o, Dispatcher) and o.overloads and 'optimize' in n]\n"

@@ -9,11 +9,11 @@ import pytest
 from conftest import SEED_LABELS
 from sklearn.metrics import adjusted_rand_score
 
-import framescope.themes as themes_module
+import framescope.themes.model as themes_module
 from framescope.config import EmbedConfig, ThemeConfig
 from framescope.embed import _normalise, get_embedder, sentence_vectors
 from framescope.evaluate import seed_inputs
-from framescope.theme_discovery import cluster_params, cluster_sentences, order_topics
+from framescope.themes.discovery import cluster_params, cluster_sentences, order_topics
 from framescope.themes import ThemeModel
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from framescope.artifacts import read_table
-from framescope.mentions import mention_rows, secondary_themes
+from framescope.themes.mentions import mention_rows, secondary_themes
 
 KEYS = ["climate", "border", "wolf"]
 

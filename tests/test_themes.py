@@ -10,7 +10,7 @@ import pytest
 from conftest import SEED_LABELS
 from sklearn.metrics import adjusted_rand_score
 
-from framescope.codebook import parse_codebook
+from framescope.themes.codebook import parse_codebook
 from framescope.config import EmbedConfig, ThemeConfig
 from framescope.embed import get_embedder, sentence_vectors
 from framescope.errors import InputError

@@ -29,7 +29,7 @@ from framescope.emphasis import cluster_counts, document_periods, relabelings, s
 from framescope.errors import InputError
 from framescope.exemplars import contrasts_table, exemplars_table
 from framescope.frames import Frames, frame_scores, frame_table, load_frames
-from framescope.mentions import mention_rows
+from framescope.themes.mentions import mention_rows
 from framescope.terms import distinctive_terms
 from framescope.tone import tone_scores, tone_table
 from framescope.voices import voices, voices_table
@@ -158,7 +158,7 @@ def measure_partials(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureC
     body = sentences["is_body"].fillna(False).astype(bool) if "is_body" in sentences.columns else True
     sources, themes = study_sources_and_themes(sentences)
     # Emphasis counts each sentence once, under its own theme; framing reads a theme's mentions
-    # (its own sentences and those that list it in also_themes, see framescope.mentions).
+    # (its own sentences and those that list it in also_themes, see framescope.themes.mentions).
     framed, framed_vectors = mention_rows(sentences, vectors)
     return {
         "n_sentences": len(sentences), "n_body": int(np.sum(body)) if len(sentences) else 0,

@@ -242,7 +242,7 @@ def themes_for_corpus(model, assigned: pd.Series | None, n_sample: int, n_all: i
     """The fitted themes table with ``n_sentences`` counted over the whole corpus (the body
     sentences' themes ``assigned``, or their ``counts`` per theme), and the run notes (the
     fit's own, plus one saying the model was fitted on a sample)."""
-    from framescope.codebook import UNASSIGNED
+    from framescope.themes.codebook import UNASSIGNED
 
     themes = model.themes_.copy()
     if counts is None:

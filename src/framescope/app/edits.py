@@ -69,7 +69,7 @@ def study_edits(study: Path) -> dict:
 
 def write_edits(study: Path, edits: dict) -> Path:
     """Write `edits` into `<study>/codebook.yaml` atomically, keeping everything else."""
-    from framescope.codebook import parse_codebook
+    from framescope.themes.codebook import parse_codebook
 
     data = read_codebook(study)
     clean = {k: edits[k] for k in ("rename", "merge", "move") if edits.get(k)}

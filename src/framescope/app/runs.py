@@ -60,7 +60,7 @@ def store_codebook(data: bytes, folder: Path) -> Path:
 
 def codebook_summary(path: Path) -> str:
     """'key (label), …' of a codebook's themes; InputError if it does not load."""
-    from framescope.codebook import load_codebook
+    from framescope.themes.codebook import load_codebook
 
     cb = load_codebook(path)
     return ", ".join(f"{t.key} ({t.label})" for t in cb.themes) or "no themes"

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framescope.codebook import UNASSIGNED, parse_codebook
+from framescope.themes.codebook import UNASSIGNED, parse_codebook
 from framescope.config import EmbedConfig, ThemeConfig
 from framescope.errors import InputError
-from framescope.theme_discovery import interpolate_xy, nearest_topic
+from framescope.themes.discovery import interpolate_xy, nearest_topic
 
 FORMAT = 1
 ARRAYS = ("prototypes_", "phrase_vectors_", "phrase_theme_", "named_centroids_", "topic_centroids_",
@@ -110,8 +110,8 @@ def transform(model, sentences: pd.DataFrame, vectors: np.ndarray, embedder=None
     threshold, else the nearest discovered topic the sentence fits, else `unassigned`;
     then the study's merge/move edits. ``vectors`` must come from the same embedder and
     context settings as the fitted ones."""
-    from framescope.mentions import secondary_themes, with_also_themes
-    from framescope.themes import _assign_frame, _check_inputs
+    from framescope.themes.mentions import secondary_themes, with_also_themes
+    from framescope.themes.model import _assign_frame, _check_inputs
 
     sentences, vectors = _check_inputs(sentences, vectors)
     dim = model.anchor_vectors_.shape[1] if len(model.anchor_vectors_) else vectors.shape[1]

@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framescope.codebook import UNASSIGNED, Codebook, load_codebook  # noqa: F401  (re-exported)
+from framescope.themes.codebook import UNASSIGNED, Codebook, load_codebook  # noqa: F401  (re-exported)
 from framescope.config import ThemeConfig
 from framescope.embed import _normalise, cached_encode, embedding_texts
 from framescope.errors import InputError
-from framescope.mentions import secondary_themes, with_also_themes
-from framescope.theme_discovery import (
+from framescope.themes.mentions import secondary_themes, with_also_themes
+from framescope.themes.discovery import (
     MAX_ANCHORS, centroids, cluster_params, cluster_sentences, interpolate_xy, layout_2d,
     nearest_topic, order_topics, theme_keywords, topic_floors, topic_label,
 )
@@ -308,18 +308,18 @@ class ThemeModel:
     # ------------------------------------------------------------------ transform / io
     def transform(self, sentences: pd.DataFrame, vectors: np.ndarray, embedder=None) -> pd.DataFrame:
         """Assign fitted themes to (new) sentences; returns a frame like ``assign_``."""
-        from framescope.theme_model_io import transform
+        from framescope.themes.io import transform
 
         return transform(self, sentences, vectors, embedder)
 
     def save(self, path: str | Path) -> Path:
-        from framescope.theme_model_io import save
+        from framescope.themes.io import save
 
         return save(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "ThemeModel":
-        from framescope.theme_model_io import load
+        from framescope.themes.io import load
 
         return load(cls, path)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from framescope.codebook import UNASSIGNED
+from framescope.themes.codebook import UNASSIGNED
 
 
 def secondary_themes(evidence: np.ndarray, keys, primary, threshold: float, margin: float | None,
