@@ -9,7 +9,7 @@ import pytest
 from conftest import SEED_LABELS
 from sklearn.metrics import adjusted_rand_score
 
-import framescope.themes.model as themes_module
+from framescope.themes.discovery import TopicReducer
 from framescope.config import EmbedConfig, ThemeConfig
 from framescope.embed import _normalise, get_embedder, sentence_vectors
 from framescope.evaluate import seed_inputs
@@ -20,22 +20,22 @@ from framescope.themes import ThemeModel
 @pytest.fixture(scope="module")
 def leftovers():
     """Texts and vectors of the seed's body sentences that no named theme claims, exactly as
-    the theme model hands them to clustering."""
+    BERTopic hands them to framescope's reducer step."""
     sentences, codebook, _ = seed_inputs(SEED_LABELS)
     embedder = get_embedder(EmbedConfig())
     vectors = sentence_vectors(sentences, embedder, EmbedConfig())
     seen = {}
-    real = themes_module.cluster_sentences
+    real = TopicReducer.fit_transform
 
-    def record(v, **kw):
-        seen["vectors"] = np.array(v)
-        return real(v, **kw)
+    def record(self, X, y=None):
+        seen["vectors"] = np.array(X)
+        return real(self, X, y)
 
-    themes_module.cluster_sentences = record
+    TopicReducer.fit_transform = record
     try:
         ThemeModel(ThemeConfig()).fit(sentences, vectors, codebook, embedder)
     finally:
-        themes_module.cluster_sentences = real
+        TopicReducer.fit_transform = real
     body = sentences["is_body"].fillna(False).astype(bool).to_numpy()
     texts, bv = sentences.loc[body, "text"].tolist(), vectors[body]
     rows = [int(np.flatnonzero((bv == v).all(1))[0]) for v in seen["vectors"]]

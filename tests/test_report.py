@@ -260,7 +260,7 @@ def test_report_renders_offline_in_chromium_without_running_corpus_code(hostile_
             n_divs = page.locator(".plotly-graph-div").count()
             assert n_divs >= 3
             drawn = page.evaluate("""[...document.querySelectorAll('.plotly-graph-div')].map(
-                d => d.querySelectorAll('g.heatmaplayer image, g.scatterlayer .point').length)""")
+                d => d.querySelectorAll('g.heatmaplayer image, g.scatterlayer .point, g.scatterlayer .js-line').length)""")
             assert len(drawn) == n_divs and all(n > 0 for n in drawn), drawn  # every plot drew its marks
             # hover the heatmap's first cell (first source): hover labels carry corpus strings
             cells = page.locator("g.heatmaplayer image").first
@@ -268,7 +268,7 @@ def test_report_renders_offline_in_chromium_without_running_corpus_code(hostile_
             box = cells.bounding_box()
             page.mouse.move(box["x"] + 10, box["y"] + 10)
             page.wait_for_timeout(400)
-            hover = page.evaluate("document.querySelector('.hoverlayer').textContent")
+            hover = cells.evaluate("el => el.closest('.plotly-graph-div').querySelector('.hoverlayer').textContent")
             legends = page.evaluate("[...document.querySelectorAll('.legendtext')].map(e => e.textContent)")
             assert HOSTILE_SOURCE in hover  # plotly shows corpus strings literally,
             assert HOSTILE_SOURCE in legends  # it does not parse them as markup

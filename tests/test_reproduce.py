@@ -116,6 +116,15 @@ def assert_matching_models(a: Path, b: Path) -> None:
         assert xa[k].shape == xb[k].shape and xa[k].dtype == xb[k].dtype, k
         if k != "anchor_xy":
             np.testing.assert_allclose(xa[k], xb[k], rtol=0, atol=1e-5, err_msg=k)
+    # the study's BERTopic model: the same topics, in the same order, with the same embeddings
+    ta = json.loads((a / "model" / "bertopic" / "topics.json").read_text(encoding="utf-8"))
+    tb = json.loads((b / "model" / "bertopic" / "topics.json").read_text(encoding="utf-8"))
+    for t in (ta, tb):  # keyword scores are cosines (machine floats): compare the keywords, in order
+        t["topic_representations"] = {k: [w for w, _ in v] for k, v in t["topic_representations"].items()}
+    assert ta == tb
+    ea = load_file(a / "model" / "bertopic" / "topic_embeddings.safetensors")["topic_embeddings"]
+    eb = load_file(b / "model" / "bertopic" / "topic_embeddings.safetensors")["topic_embeddings"]
+    np.testing.assert_allclose(ea, eb, rtol=0, atol=1e-5, err_msg="topic_embeddings")
 
 
 @pytest.mark.parametrize("name", TABLE_NAMES)

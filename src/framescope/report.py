@@ -15,16 +15,18 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from framescope.artifacts import read_manifest, read_table
 from framescope.errors import InputError
-from framescope.figures import STATIC_FIGURES, UNASSIGNED, save_figures, source_order, theme_labels, theme_order, tone_figure
+from framescope.figures import STATIC_FIGURES, UNASSIGNED, WIDTH, save_figures, source_order, theme_labels, theme_order, tone_figure
 from framescope.report_emphasis import emphasis_section, emphasis_test_sentence
 from framescope.report_method import evaluation_blocks, manifest_section, method_section
 from framescope.report_render import (
     Figure, Heading, Quote, Section, Table, Text, ci, p_value, pct, signed, to_html, to_markdown,
 )
 from framescope.summary import StudySummary, study_summary
+from framescope.themes.io import model_description, topic_model_views
 
 __all__ = ["ci", "emphasis_test_sentence", "figure_files", "manifest_digest", "p_value", "pct", "report_is_current",
            "report_sections", "signed", "write_report"]
@@ -115,10 +117,10 @@ def report_sections(study: str | Path, figure_files: dict[str, tuple[str, ...]] 
                 f"{manifest.get('versions', {}).get('framescope', '?')}")
     sections = [
         corpus_section(t, sources, summary),
-        themes_section(t, summary),
+        themes_section(t, summary, topic_model_views(study).get("hierarchy")),
         emphasis_section(t, manifest, summary, figure_files),
         framing_section(t, sources, manifest, figure_files),
-        method_section(manifest, t, evaluation_blocks(evaluation)),
+        method_section(manifest, t, evaluation_blocks(evaluation), model_description(study)),
         manifest_section(manifest),
     ]
     return title, subtitle, sections
@@ -165,7 +167,7 @@ def corpus_section(t: dict, sources: list[str], summary: StudySummary) -> Sectio
 
 # -- 2. themes ---------------------------------------------------------------------------------
 
-def themes_section(t: dict, summary: StudySummary) -> Section:
+def themes_section(t: dict, summary: StudySummary, hierarchy: dict | None = None) -> Section:
     themes, ex = t["themes"], t["exemplars"]
     min_cell = summary.min_cell
     labels = theme_labels(themes)
@@ -180,7 +182,12 @@ def themes_section(t: dict, summary: StudySummary) -> Section:
         rows.append({"theme": labels.get(r.name, r.name), "key": r.name,
                      "origin": "—" if r.name == UNASSIGNED else ("codebook" if bool(r.get("named", False)) else "discovered"),
                      "sentences": str(int(r.get("n_sentences", 0))), "keywords": ", ".join(map(str, kws[:8])) or "—"})
-    blocks.append(Table(pd.DataFrame(rows), "Themes, their sizes (sentences) and c-TF-IDF keywords.", wrap=("keywords",)))
+    blocks.append(Table(pd.DataFrame(rows), "Themes, their sizes (sentences) and keywords (BERTopic: c-TF-IDF "
+                        "candidates, KeyBERTInspired + MMR).", wrap=("keywords",)))
+    if hierarchy:
+        fig = go.Figure(hierarchy).update_layout(width=WIDTH, autosize=False)  # as wide as the report's other figures
+        blocks.append(Figure(fig, "How the themes group: BERTopic's hierarchy of the study's themes "
+                                  "(Ward clustering of their c-TF-IDF vectors)."))
     for theme in order:
         if theme == UNASSIGNED:
             continue

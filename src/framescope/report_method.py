@@ -25,7 +25,19 @@ REFERENCES = (
 )
 
 
-def method_section(manifest: dict, t: dict, validation: list) -> Section:
+def bertopic_table(model: dict) -> pd.DataFrame:
+    """What BERTopic ran, from the study's ``model/theme_model.json`` (``themes.io.model_description``)."""
+    rows = []
+    for step, parts in (("discovery", model.get("discovery")), ("study model", model.get("study_model"))):
+        for name, value in (parts or {}).items():
+            if name == "bertopic_version":
+                continue
+            rows.append({"fit": step, "component": name,
+                         "what ran": " + ".join(value) if isinstance(value, list) else str(value)})
+    return pd.DataFrame(rows, columns=["fit", "component", "what ran"])
+
+
+def method_section(manifest: dict, t: dict, validation: list, model: dict | None = None) -> Section:
     cfg = manifest.get("config", {})
     emb = manifest.get("embedding", {})
     th, me, ebd = cfg.get("themes", {}), cfg.get("measures", {}), cfg.get("embed", {})
@@ -36,13 +48,27 @@ def method_section(manifest: dict, t: dict, validation: list) -> Section:
              f"{str(emb.get('weights_sha256', '?'))[:16]}…), each mixed with its neighbours in the paragraph "
              f"(window {ebd.get('context_window', '?')}, weight {ebd.get('context_weight', '?')}). Themes: the "
              "codebook's named themes are matched by similarity to their descriptions and seed phrases; the "
-             "remaining sentences are clustered with BERTopic (UMAP, then HDBSCAN; c-TF-IDF keywords). "
+             "remaining sentences are clustered by BERTopic with framescope's UMAP and HDBSCAN steps (below). "
              "Emphasis is a source's share of body sentences per theme, with a cluster bootstrap CI and a test "
              "of independence of source and theme. Framing: Fightin' Words log-odds for terms, VADER for tone, "
              "embedding similarity plus lexical cues for the 15 Policy Frames Codebook dimensions, quotation "
              "and speech-verb patterns for voices."),
         Table(_parameters(th, me), "Run parameters (the full resolved config is in manifest.json)."),
     ]
+    model = model or {}
+    study_model = model.get("study_model") or {}
+    if study_model:
+        version = study_model.get("bertopic_version", "?")
+        blocks += [
+            Heading("BERTopic", 3),
+            Text(f"BERTopic {version} ran twice. Discovery: BERTopic.fit_transform on the body sentences no named "
+                 "theme claims, with their in-context vectors as precomputed embeddings and framescope's reducer "
+                 "and clusterer as its UMAP and HDBSCAN steps. The study's model: BERTopic in manual mode over "
+                 "every body sentence, the final themes (named, discovered, edited) given as y, which computes "
+                 "each theme's c-TF-IDF keywords, its KeyBERTInspired + MMR representation and its topic "
+                 "embedding. It is saved in model/bertopic/ and opens with BERTopic.load."),
+            Table(bertopic_table(model), f"BERTopic {version}: the components that ran.", wrap=("what ran",)),
+        ]
     if validation:
         blocks += [Heading("Validation against hand labels", 3)] + validation
     blocks += [Heading("Limits of these measures", 3)] + [Text(x, lead=lead) for lead, x in _limits(me, docs_per_source)]

@@ -115,6 +115,11 @@ figure { margin: 14px 0; }
 figcaption { font-size: 12px; color: var(--muted); }
 .plotly-graph-div { margin: 0 auto; }
 code { font-size: 12px; overflow-wrap: anywhere; }
+@media (max-width: 760px) {
+  td.wrap { min-width: 8em; }
+  td, th { overflow-wrap: anywhere; }
+  td.num, th.num { white-space: normal; }
+}
 @media print {
   @page { size: auto; margin: 15mm 14mm; }
   body { background: white; font-size: 11pt; }

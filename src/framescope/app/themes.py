@@ -6,6 +6,7 @@ from framescope.app import edits, page_file
 from framescope.app.display import escape_markdown, plain
 from framescope.app.palette import chart, UNASSIGNED_COLOUR, source_symbols, style, theme_colours, wrap
 from framescope.app.study import require_study
+from framescope.themes.io import topic_model_views
 
 MAX_POINTS = 20_000
 study = require_study()
@@ -25,7 +26,8 @@ table["keywords"] = table["keywords"].map(lambda k: list(k)[:10] if k is not Non
 cols = ["label", "theme", "kind", "n_sentences", "keywords"]
 config = {"label": "Theme", "theme": "Key", "kind": "Kind",
           "n_sentences": st.column_config.NumberColumn("Sentences", help="All sources, all sentences"),
-          "keywords": st.column_config.ListColumn("Keywords", help="The theme's most distinctive words (c-TF-IDF)")}
+          "keywords": st.column_config.ListColumn(
+              "Keywords", help="BERTopic's keywords: c-TF-IDF candidates re-ranked by KeyBERTInspired and MMR")}
 if counts is not None:
     for s in study.sources:
         name = f"n · {study.slabel(s)}"
@@ -74,6 +76,18 @@ fig.update_yaxes(showticklabels=False, title=None, showgrid=False, zeroline=Fals
 fig = style(fig, height=620)
 fig.update_layout(legend=dict(orientation="v", x=1.01, y=1, xanchor="left", yanchor="top"))
 chart(fig, "map")
+
+# -- BERTopic's views ----------------------------------------------------------------------------
+views = topic_model_views(study.path)
+if views:
+    st.subheader("How the themes relate (BERTopic)")
+    st.caption("The study's themes as BERTopic sees them (its model is saved in the study's `model/bertopic/` "
+               "and opens with `BERTopic.load`). Hierarchy: themes that share vocabulary (c-TF-IDF) join early. "
+               "Distance map: each circle is a theme, sized by its sentences; close circles use similar words.")
+    names = {"hierarchy": "Hierarchy", "topic_distance": "Distance map"}
+    for tab, (name, fig_dict) in zip(st.tabs([names[k] for k in views]), views.items()):
+        with tab:
+            chart(go.Figure(fig_dict), f"bertopic_{name}")
 
 # -- each theme's sentences ---------------------------------------------------------------------
 st.subheader("A theme's sentences")

@@ -1,11 +1,18 @@
-"""Discovered topics: UMAP + HDBSCAN on the sentences no named theme claims, outlier
-reduction, readable keywords (c-TF-IDF refined KeyBERT-style, then MMR), and the 2-D map.
+"""Topic discovery as BERTopic's steps: framescope's reducer and clusterer, outlier reduction,
+and the 2-D map.
 
-Every step is deterministic: UMAP runs single-threaded with a fixed ``random_state``,
-HDBSCAN and the rest have no randomness, and ties are broken by sentence order. Up to
-CONSENSUS_MAX sentences the topics are a consensus of CONSENSUS_RUNS UMAP + HDBSCAN runs
-(evidence accumulation), because one UMAP layout of a few dozen points is not stable: noise of
-1e-7 in the vectors changes it (docs/themes.md).
+BERTopic (``themes.topic_model``) runs discovery with two of framescope's objects as its steps:
+
+- ``umap_model=TopicReducer(plan)``: UMAP (cosine) with parameters scaled to the number of
+  sentences (:func:`cluster_params`); up to CONSENSUS_MAX sentences it returns CONSENSUS_RUNS
+  seeded layouts side by side, because one UMAP layout of a few dozen points is not stable
+  (noise of 1e-7 in the vectors changes it; docs/themes.md);
+- ``hdbscan_model=TopicClusterer(plan)``: HDBSCAN whose clusters may not exceed a size cap
+  (:func:`max_cluster_size`); on the side-by-side layouts, the consensus of one HDBSCAN run per
+  layout (evidence accumulation, :func:`consensus_clusters`).
+
+Every step is deterministic: UMAP runs single-threaded with a fixed ``random_state``, HDBSCAN
+and the rest have no randomness, and ties are broken by sentence order.
 """
 from __future__ import annotations
 
@@ -13,13 +20,14 @@ import logging
 import re
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 
 from framescope.embed import _normalise
 
 log = logging.getLogger("framescope.themes")
-TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W_]+\b"  # words of 2+ characters that start with a letter
 MAX_ANCHORS = 2000  # map anchors kept in the saved model; other sentences are interpolated
 UMAP_SMALL_DATA = 4096  # below this UMAP computes all distances itself (umap-learn's own threshold)
 EXACT_KNN_MAX = 60_000  # exact neighbour graph up to here (O(n^2) products); pynndescent beyond
@@ -89,19 +97,116 @@ def _umap(vectors: np.ndarray, n_components: int, n_neighbors: int, seed: int) -
         return reducer.fit_transform(vectors)
 
 
-def cluster_sentences(vectors: np.ndarray, *, seed: int, n_components: int = 5,
-                      min_cluster_size: int | None = None, n_neighbors: int | None = None) -> np.ndarray:
-    """Cluster labels (-1 = outlier) from UMAP to ``n_components`` dimensions + HDBSCAN; up to
-    CONSENSUS_MAX sentences, the consensus of CONSENSUS_RUNS such runs (:func:`consensus_clusters`)."""
-    n = len(vectors)
+@dataclass(frozen=True)
+class DiscoveryPlan:
+    """How ``n`` sentences are clustered: one plan configures both BERTopic steps."""
+
+    n: int
+    seed: int
+    n_components: int
+    min_cluster_size: int
+    min_samples: int
+    n_neighbors: int
+    max_size: int
+    mode: str  # "direct" (too few for UMAP), "consensus" (<= CONSENSUS_MAX) or "single"
+    runs: int
+
+    def describe_reducer(self) -> str:
+        if self.mode == "direct":
+            return f"none: {self.n} sentences are too few for UMAP"
+        what = f"UMAP(metric='cosine', n_components={self.n_components}, n_neighbors={self.n_neighbors}, min_dist=0.0"
+        if self.mode == "consensus":
+            return f"{what}), {self.runs} layouts seeded from {self.seed}"
+        return f"{what}, random_state={self.seed})"
+
+    def describe_clusterer(self) -> str:
+        what = (f"HDBSCAN(min_cluster_size={self.min_cluster_size}, min_samples={self.min_samples}, "
+                f"max_cluster_size={self.max_size}, cluster_selection_method='eom')")
+        if self.mode == "consensus":
+            return f"consensus of {self.runs} leaf-HDBSCAN runs, then {what} on 1 - co-association"
+        return what
+
+
+def discovery_plan(n: int, *, seed: int, n_components: int = 5, min_cluster_size: int | None = None,
+                   n_neighbors: int | None = None) -> DiscoveryPlan:
+    """The plan for ``n`` sentences: parameters from :func:`cluster_params`, the size cap from
+    :func:`max_cluster_size`, and the mode."""
     mcs, ms, nn = cluster_params(n, min_cluster_size, n_neighbors)
     dims = max(2, min(n_components, n - 2))
-    if n <= dims + 2:
-        return select_clusters(vectors, mcs, ms, max_cluster_size(n, mcs))
-    if n <= CONSENSUS_MAX:
-        return consensus_clusters(vectors, seed=seed, n_components=dims, min_cluster_size=mcs,
-                                  min_samples=ms, n_neighbors=nn)
-    return select_clusters(_umap(vectors, dims, nn, seed), mcs, ms, max_cluster_size(n, mcs))
+    mode = "direct" if n <= dims + 2 else ("consensus" if n <= CONSENSUS_MAX else "single")
+    return DiscoveryPlan(n=n, seed=seed, n_components=dims, min_cluster_size=mcs, min_samples=ms, n_neighbors=nn,
+                         max_size=max_cluster_size(n, mcs), mode=mode,
+                         runs=CONSENSUS_RUNS if mode == "consensus" else 1)
+
+
+class TopicReducer(BaseEstimator):
+    """BERTopic's ``umap_model`` step: the sentences' UMAP layout for :class:`TopicClusterer`.
+
+    "single": one UMAP layout (``plan.n_components`` dimensions); "consensus": ``plan.runs``
+    layouts side by side (n x runs * n_components), one per seed drawn from ``plan.seed``;
+    "direct": the vectors themselves. New sentences are assigned by topic embeddings, not
+    through this step, so there is no ``transform`` of unseen data."""
+
+    def __init__(self, plan: DiscoveryPlan):
+        self.plan = plan
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        p = self.plan
+        if len(X) != p.n:
+            raise ValueError(f"TopicReducer was planned for {p.n} sentences, got {len(X)}")
+        if p.mode == "direct":
+            self.embedding_ = X
+        elif p.mode == "consensus":
+            self.embedding_ = np.hstack([_umap(X, p.n_components, p.n_neighbors, s) for s in run_seeds(p.seed, p.runs)])
+        else:
+            self.embedding_ = _umap(X, p.n_components, p.n_neighbors, p.seed)
+        return self.embedding_
+
+    def fit(self, X, y=None) -> "TopicReducer":
+        self.fit_transform(X, y)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if hasattr(self, "embedding_") and self.plan.mode == "direct" and X.shape == self.embedding_.shape:
+            return X
+        raise NotImplementedError("framescope assigns new sentences by topic embeddings (ThemeModel.transform, "
+                                  "or BERTopic.load(STUDY/model/bertopic).transform), not through UMAP")
+
+
+class TopicClusterer(BaseEstimator, ClusterMixin):
+    """BERTopic's ``hdbscan_model`` step: ``fit`` sets ``labels_`` (-1 = outlier).
+
+    On one layout: HDBSCAN with the plan's size cap (:func:`select_clusters`). On the consensus
+    layouts: the co-association of one leaf-HDBSCAN run per layout, clustered again
+    (:func:`consensus_clusters`)."""
+
+    def __init__(self, plan: DiscoveryPlan):
+        self.plan = plan
+
+    def fit(self, X, y=None) -> "TopicClusterer":
+        X = np.asarray(X)
+        p = self.plan
+        if p.mode == "consensus":
+            layouts = np.split(X, p.runs, axis=1)
+            self.labels_ = consensus_clusters(layouts, min_cluster_size=p.min_cluster_size,
+                                              min_samples=p.min_samples, max_size=p.max_size)
+        else:
+            self.labels_ = select_clusters(X, p.min_cluster_size, p.min_samples, p.max_size)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        raise NotImplementedError("framescope assigns new sentences by topic embeddings (ThemeModel.transform)")
+
+
+def cluster_sentences(vectors: np.ndarray, *, seed: int, n_components: int = 5,
+                      min_cluster_size: int | None = None, n_neighbors: int | None = None) -> np.ndarray:
+    """Cluster labels (-1 = outlier) from the reducer and clusterer above, without BERTopic's
+    c-TF-IDF (the tests of stability and scale use it; a run goes through BERTopic)."""
+    plan = discovery_plan(len(vectors), seed=seed, n_components=n_components, min_cluster_size=min_cluster_size,
+                          n_neighbors=n_neighbors)
+    return TopicClusterer(plan).fit(TopicReducer(plan).fit_transform(vectors)).labels_
 
 
 def run_seeds(seed: int, runs: int = CONSENSUS_RUNS) -> list[int]:
@@ -109,37 +214,33 @@ def run_seeds(seed: int, runs: int = CONSENSUS_RUNS) -> list[int]:
     return [int(s) for s in np.random.default_rng(seed).integers(0, 2**31 - 1, runs)]
 
 
-def co_association(vectors: np.ndarray, seeds: list[int], n_components: int, n_neighbors: int,
-                   min_cluster_size: int, min_samples: int) -> np.ndarray:
-    """Share of runs (one UMAP seed each) in which two sentences fall in the same HDBSCAN
+def co_association(layouts: list[np.ndarray], min_cluster_size: int, min_samples: int) -> np.ndarray:
+    """Share of layouts (one UMAP seed each) in which two sentences fall in the same HDBSCAN
     cluster (Fred & Jain 2005). Each run keeps the leaves of the cluster tree, the finest
     clusters of at least ``min_cluster_size``: the consensus merges what the runs agree on, and
     cannot split what every run lumps together."""
     import hdbscan
 
-    n = len(vectors)
+    n = len(layouts[0])
     co = np.zeros((n, n), dtype=np.float64)
-    for s in seeds:
-        reduced = _umap(vectors, n_components, n_neighbors, s)
+    for reduced in layouts:
         labels = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
                                  cluster_selection_method="leaf").fit_predict(reduced)
         co += (labels[:, None] == labels[None, :]) & (labels[:, None] >= 0)
-    return co / max(len(seeds), 1)
+    return co / max(len(layouts), 1)
 
 
-def consensus_clusters(vectors: np.ndarray, *, seed: int, n_components: int, min_cluster_size: int,
-                       min_samples: int, n_neighbors: int, runs: int = CONSENSUS_RUNS) -> np.ndarray:
+def consensus_clusters(layouts: list[np.ndarray], *, min_cluster_size: int, min_samples: int,
+                       max_size: int) -> np.ndarray:
     """Evidence-accumulation clustering (Fred & Jain 2005; Strehl & Ghosh 2002): HDBSCAN
-    (same min_cluster_size, min_samples and size cap) on 1 - the co-association of ``runs``
-    UMAP + HDBSCAN runs with seeds drawn from ``seed``. A sentence that changes cluster in one
-    run moves a co-association by 1/runs, not the whole partition, so the topics survive the
-    1e-7 differences between machines that change a single UMAP layout of a few dozen points."""
-    co = co_association(vectors, run_seeds(seed, runs), n_components, n_neighbors, min_cluster_size, min_samples)
+    (same min_cluster_size, min_samples and size cap) on 1 - the co-association of the runs on
+    ``layouts``. A sentence that changes cluster in one run moves a co-association by 1/runs,
+    not the whole partition, so the topics survive the 1e-7 differences between machines that
+    change a single UMAP layout of a few dozen points."""
+    co = co_association(layouts, min_cluster_size, min_samples)
     dist = 1.0 - co
     np.fill_diagonal(dist, 0.0)
-    n = len(vectors)
-    labels = select_clusters(dist, min_cluster_size, min_samples, max_cluster_size(n, min_cluster_size),
-                             metric="precomputed")
+    labels = select_clusters(dist, min_cluster_size, min_samples, max_size, metric="precomputed")
     # an outlier of the consensus joins the cluster whose members it was with in most runs
     # (mean co-association above one half; ties by cluster number)
     out = np.flatnonzero(labels < 0)
@@ -227,105 +328,10 @@ def nearest_topic(vectors: np.ndarray, cents: np.ndarray, floors: np.ndarray) ->
     return np.where(np.isfinite(ok.max(1)), best, -1), score.astype(np.float32)
 
 
-# --------------------------------------------------------------------------- keywords and labels
+# --------------------------------------------------------------------------- labels
 
-def _mmr(target: np.ndarray, cand: np.ndarray, top_n: int, diversity: float) -> list[int]:
-    """Maximal Marginal Relevance (Carbonell & Goldstein 1998), as in BERTopic/KeyBERT."""
-    rel = cand @ target
-    chosen = [int(np.argmax(rel))]
-    rest = [i for i in range(len(cand)) if i != chosen[0]]
-    while rest and len(chosen) < top_n:
-        red = (cand[rest] @ cand[chosen].T).max(1)
-        score = (1 - diversity) * rel[rest] - diversity * red
-        chosen.append(rest.pop(int(np.argmax(score))))
-    return chosen
-
-
-_REPORTING = {"said", "says", "say", "told", "added", "noted", "according", "reported", "also", "just", "like"}
-
-
-def _analyzer():
-    """Unigrams and bigrams of adjacent words, never across punctuation or stop words
-    (so "Central Asia. Instead" gives no bigram "asia instead")."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    stop = ENGLISH_STOP_WORDS | _REPORTING
-    word = re.compile(TOKEN_PATTERN)
-
-    def analyse(doc: str) -> list[str]:
-        out: list[str] = []
-        for chunk in re.split(r"[.,;:!?()\[\]\"“”‘’|/–—]+", doc.lower()):
-            toks = word.findall(chunk)
-            for i, t in enumerate(toks):
-                if t in stop:
-                    continue
-                out.append(t)
-                if i + 1 < len(toks) and toks[i + 1] not in stop:
-                    out.append(f"{t} {toks[i + 1]}")
-        return out
-
-    return analyse
-
-
-def theme_keywords(texts: list[str], themes: list[str], vectors: np.ndarray, encode,
-                   top_n: int = 10, n_candidates: int = 30, diversity: float = 0.3) -> dict[str, list[str]]:
-    """Keywords per theme: c-TF-IDF candidates (English stop words, uni+bigrams, BERTopic's
-    ClassTfidfTransformer formula in :mod:`framescope.ctfidf`), re-ranked by similarity to the
-    theme's mean sentence vector (KeyBERTInspired) and diversified with MMR. A word already
-    inside a chosen bigram is skipped. Keywords keep the corpus's usual casing."""
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    from framescope.ctfidf import class_tfidf
-
-    keys = sorted(set(themes))
-    docs = {k: [] for k in keys}
-    for t, k in zip(texts, themes):
-        docs[k].append(t)
-    try:
-        cv = CountVectorizer(analyzer=_analyzer())
-        counts = cv.fit_transform([" | ".join(docs[k]) for k in keys])
-    except ValueError:  # empty vocabulary
-        return {k: [] for k in keys}
-    ctfidf = class_tfidf(counts, reduce_frequent_words=True).toarray()
-    vocab = cv.get_feature_names_out()
-    casing = _usual_casing(texts)
-    # sentence frequency of each term within each theme: a term used in one sentence only is a
-    # candidate only when the theme has too few repeated terms
-    per_sentence = CountVectorizer(analyzer=_analyzer(), vocabulary=vocab, binary=True).transform(texts)
-    themes_arr = np.asarray(themes)
-    cand_idx = {}
-    for i, k in enumerate(keys):
-        sf = np.asarray(per_sentence[np.flatnonzero(themes_arr == k)].sum(0)).ravel()
-        ranked = [j for j in np.argsort(-ctfidf[i], kind="stable") if ctfidf[i, j] > 0]
-        repeated = [j for j in ranked if sf[j] >= 2]
-        cand_idx[k] = (repeated if len(repeated) >= 5 else ranked)[:n_candidates]
-    words = sorted({vocab[j] for js in cand_idx.values() for j in js})
-    emb = dict(zip(words, encode(words))) if words and encode is not None else {}
-    out: dict[str, list[str]] = {}
-    for k in keys:
-        cands = [vocab[j] for j in cand_idx[k]]
-        if not cands:
-            out[k] = []
-            continue
-        if emb:
-            target = _normalise(vectors[themes_arr == k].mean(0, keepdims=True))[0]
-            order = _mmr(target, np.stack([emb[w] for w in cands]), len(cands), diversity)
-        else:  # no embedder: c-TF-IDF order
-            order = list(range(len(cands)))
-        chosen: list[str] = []
-        for i in order:
-            w = cands[i]
-            parts = w.split()
-            if any(w in c.split() for c in chosen) or (len(parts) == 2 and all(p in chosen for p in parts)):
-                continue
-            chosen = [c for c in chosen if not (len(parts) == 2 and c in parts)] + [w]
-            if len(chosen) == top_n:
-                break
-        out[k] = [" ".join(casing.get(p, p) for p in w.split()) for w in chosen]
-    return out
-
-
-def _usual_casing(texts: list[str]) -> dict[str, str]:
+def usual_casing(texts: list[str]) -> dict[str, str]:
+    """Each lower-case word's usual form in ``texts``: capitalised only if nearly always capitalised."""
     seen: dict[str, Counter] = {}
     for t in texts:
         for w in re.findall(r"[^\W\d_][^\W_]+", t):

@@ -1,27 +1,31 @@
-"""Save, load and apply a fitted ThemeModel: arrays in safetensors, everything else in JSON.
+"""Save and load a fitted ThemeModel: arrays in safetensors, everything else in JSON.
 
-Nothing is pickled. ``model/theme_model.safetensors`` holds the prototypes, seed-phrase vectors,
-topic centroids and map anchors; ``model/theme_model.json`` the config, codebook, theme table,
-thresholds, edits and the embedding model's id and weights hash.
+Nothing is pickled. ``model/theme_model.safetensors`` holds the codebook's prototypes and
+seed-phrase vectors and the map anchors; ``model/theme_model.json`` the config, codebook, theme
+table, thresholds, edits, the embedding model's id and weights hash, and which theme each of
+BERTopic's topics is; ``model/bertopic/`` the study's BERTopic model as BERTopic saves it
+(safetensors, with the c-TF-IDF), whose topic embeddings are what ``ThemeModel.transform``
+compares new sentences with. Loading reads those files directly: it never imports bertopic.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from framescope.themes.codebook import UNASSIGNED, parse_codebook
-from framescope.config import EmbedConfig, ThemeConfig
+from framescope.config import ThemeConfig
 from framescope.errors import InputError
-from framescope.themes.discovery import interpolate_xy, nearest_topic
+from framescope.themes.codebook import parse_codebook
 
-FORMAT = 1
-ARRAYS = ("prototypes_", "phrase_vectors_", "phrase_theme_", "named_centroids_", "topic_centroids_",
-          "topic_floors_", "anchor_vectors_", "anchor_xy_")
+FORMAT = 2
+ARRAYS = ("prototypes_", "phrase_vectors_", "phrase_theme_", "anchor_vectors_", "anchor_xy_")
+BERTOPIC_DIR = "bertopic"
+VIEWS_DIR = "bertopic_views"
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -50,9 +54,25 @@ def save(model, path: str | Path) -> Path:
         "edit_map": model.edit_map_,
         "embedder": {"name": model.embedder_name_, "model_id": model.embedder_id_,
                      "weights_sha256": model.embedder_sha_},
+        "bertopic": {"folder": BERTOPIC_DIR if len(model.topic_embeddings_) else None,
+                     "topic_themes": [str(k) for k in model.topic_keys_],
+                     "study_model": model.bertopic_, "discovery": model.discovery_},
         "themes": json.loads(model.themes_.to_json(orient="records", force_ascii=False)),
         "notes": model.notes_,
     }
+    if model.topic_model_ is not None:
+        from framescope.themes.topic_model import save_topic_model
+
+        from framescope.themes.topic_model import topic_views
+
+        save_topic_model(model.topic_model_, out / BERTOPIC_DIR, model.embedding_model_path_)
+        (out / VIEWS_DIR).mkdir(exist_ok=True)
+        for name, fig_json in topic_views(model.topic_model_).items():
+            _atomic_write(out / VIEWS_DIR / f"{name}.json", fig_json.encode("utf-8"))
+    elif getattr(model, "bertopic_folder_", None) is not None:  # a loaded model, saved again
+        shutil.copytree(model.bertopic_folder_, out / BERTOPIC_DIR, dirs_exist_ok=True)
+        if (model.bertopic_folder_.parent / VIEWS_DIR).is_dir():
+            shutil.copytree(model.bertopic_folder_.parent / VIEWS_DIR, out / VIEWS_DIR, dirs_exist_ok=True)
     _atomic_write(out / "theme_model.safetensors", save(arrays))
     _atomic_write(out / "theme_model.json", json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8"))
     return out
@@ -71,7 +91,8 @@ def load(cls, path: str | Path):
     except Exception as e:  # damaged files
         raise InputError(f"cannot read the theme model in {folder}: {e}") from None
     if meta.get("format") != FORMAT:
-        raise InputError(f"theme model in {folder} has format {meta.get('format')}, expected {FORMAT}")
+        raise InputError(f"theme model in {folder} has format {meta.get('format')}, expected {FORMAT}: "
+                         "re-run the study with this version of framescope")
     model = cls(ThemeConfig.model_validate(meta["config"]))
     for name in ARRAYS:
         setattr(model, name, arrays[name.rstrip("_")])
@@ -82,62 +103,52 @@ def load(cls, path: str | Path):
     model.renames_ = dict(model.codebook_.edits.rename)
     emb = meta["embedder"]
     model.embedder_name_, model.embedder_id_, model.embedder_sha_ = emb["name"], emb["model_id"], emb["weights_sha256"]
+    bt = meta["bertopic"]
+    model.topic_model_ = None  # BERTopic.load(folder / "bertopic") opens it in BERTopic
+    model.bertopic_folder_ = folder / bt["folder"] if bt["folder"] else None
+    model.embedding_model_path_ = None
+    model.bertopic_, model.discovery_ = bt["study_model"], bt["discovery"]
+    model.topic_keys_ = np.array(bt["topic_themes"], dtype=object)
+    dim = model.anchor_vectors_.shape[1] if len(model.anchor_vectors_) else model.prototypes_.shape[1]
+    model.topic_embeddings_ = np.zeros((0, dim), dtype=np.float32)
+    if bt["folder"]:
+        try:
+            emb_file = load_file(str(folder / bt["folder"] / "topic_embeddings.safetensors"))
+        except Exception as e:
+            raise InputError(f"cannot read the BERTopic model in {folder / bt['folder']}: {e}") from None
+        model.topic_embeddings_ = np.asarray(emb_file["topic_embeddings"], dtype=np.float32)
+        if len(model.topic_embeddings_) != len(model.topic_keys_):
+            raise InputError(f"the BERTopic model in {folder / bt['folder']} has {len(model.topic_embeddings_)} "
+                             f"topics; theme_model.json names {len(model.topic_keys_)}")
     themes = pd.DataFrame(meta["themes"])
     if len(themes):
         themes["keywords"] = themes["keywords"].apply(list)
     model.themes_ = themes
+    model.keywords_ = {r["theme"]: list(r["keywords"]) for r in meta["themes"]}
     model.notes_ = list(meta["notes"])
     return model
 
 
-def _embedder_for(model, embedder):
-    needs = len(model.theme_keys_) and model.cfg.phrase_weight > 0 and len(model.phrase_vectors_)
-    if embedder is not None or not needs:
-        return embedder
-    from framescope.embed import get_embedder
-
-    if not model.embedder_name_ or model.embedder_name_ == "tfidf":
-        raise InputError("this theme model needs its fitted embedder: transform(sentences, vectors, embedder)")
-    embedder = get_embedder(EmbedConfig(model=model.embedder_name_))
-    if embedder.weights_sha256 != model.embedder_sha_:
-        raise InputError(f"embedding model '{model.embedder_name_}' has other weights than the one this "
-                         "theme model was fitted with")
-    return embedder
+def model_description(study: str | Path) -> dict:
+    """The ``bertopic`` block of a study's ``model/theme_model.json``: the BERTopic version and
+    the components that ran (``themes.topic_model.components``); empty when there is none."""
+    p = Path(study) / "model" / "theme_model.json"
+    try:
+        return json.loads(p.read_text(encoding="utf-8")).get("bertopic") or {}
+    except (OSError, ValueError):
+        return {}
 
 
-def transform(model, sentences: pd.DataFrame, vectors: np.ndarray, embedder=None) -> pd.DataFrame:
-    """Assign a fitted model's themes to sentences: named theme if its evidence reaches the
-    threshold, else the nearest discovered topic the sentence fits, else `unassigned`;
-    then the study's merge/move edits. ``vectors`` must come from the same embedder and
-    context settings as the fitted ones."""
-    from framescope.themes.mentions import secondary_themes, with_also_themes
-    from framescope.themes.model import _assign_frame, _check_inputs
-
-    sentences, vectors = _check_inputs(sentences, vectors)
-    dim = model.anchor_vectors_.shape[1] if len(model.anchor_vectors_) else vectors.shape[1]
-    if vectors.shape[1] != dim:
-        raise InputError(f"vectors have {vectors.shape[1]} dimensions; this theme model expects {dim}")
-    body = sentences["is_body"].fillna(False).astype(bool).to_numpy()
-    bidx = np.flatnonzero(body)
-    V = vectors[bidx]
-    Z = model._named_evidence(sentences.iloc[bidx], V, _embedder_for(model, embedder))
-    theme = np.full(len(V), UNASSIGNED, dtype=object)
-    score = np.full(len(V), np.nan, dtype=np.float32)
-    if Z.shape[1]:
-        best, best_score = Z.argmax(1), Z.max(1)
-        named = best_score >= model.threshold_
-        theme[named] = model.theme_keys_[best[named]]
-        score[named] = best_score[named]
-    if len(model.topic_centroids_):
-        model._compete(V, theme, score, V @ model.topic_centroids_.T)
-    rest = np.flatnonzero(theme == UNASSIGNED)
-    near, s = nearest_topic(V[rest], model.topic_centroids_, model.topic_floors_)
-    ok = near >= 0
-    theme[rest[ok]] = [f"topic_{t}" for t in near[ok]]
-    score[rest[ok]] = s[ok]
-    theme = np.array([model.edit_map_.get(t, t) for t in theme], dtype=object)
-    xy = np.full((len(sentences), 2), np.nan, dtype=np.float32)
-    xy[bidx] = interpolate_xy(V, model.anchor_vectors_, model.anchor_xy_)
-    also = secondary_themes(Z, model.theme_keys_, theme, model.threshold_, model.cfg.secondary_margin,
-                            model.edit_map_)
-    return with_also_themes(_assign_frame(sentences, bidx, theme, score, xy), bidx, also)
+def topic_model_views(study: str | Path) -> dict[str, dict]:
+    """BERTopic's views of a study's model (``hierarchy``, ``topic_distance``) as plotly figure
+    dicts, read from ``model/bertopic_views/`` (no bertopic import)."""
+    folder = Path(study) / "model" / VIEWS_DIR
+    out = {}
+    for name in ("hierarchy", "topic_distance"):
+        p = folder / f"{name}.json"
+        if p.is_file():
+            try:
+                out[name] = json.loads(p.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+    return out

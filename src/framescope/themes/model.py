@@ -6,10 +6,17 @@
    + phrase_weight * max cos(clause of the sentence, seed phrase)``: the first part asks
    "is the sentence about this?", the second "does it say one of the codebook's phrases, in any
    wording?". The best theme is assigned when its evidence reaches ``similarity_threshold``.
-2. Discovered topics. The other body sentences are clustered with UMAP + HDBSCAN (parameters
-   adapt to their number) into ``topic_<n>`` (largest first). HDBSCAN outliers join the most
-   similar topic if they are as close to it as its own members are; else they are `unassigned`.
-3. Edits from the codebook (merge, move, rename) are applied last, so an edited study reproduces.
+2. Discovered topics. The other body sentences go through ``BERTopic.fit_transform`` with
+   framescope's size-scaled UMAP and capped (or, on small inputs, consensus) HDBSCAN as its
+   steps (``themes.topic_model``, ``themes.discovery``) into ``topic_<n>`` (largest first).
+   Outliers join the most similar topic if they are as close to it as its own members are; else
+   they are `unassigned`.
+3. Edits from the codebook (merge, move, rename) are applied, so an edited study reproduces.
+4. BERTopic's model of the final themes (manual mode, the themes as ``y``) gives every theme its
+   c-TF-IDF keywords (KeyBERTInspired + MMR) and its topic embedding. ``transform`` assigns new
+   sentences as that BERTopic model does: the theme whose embedding is most similar
+   (`unassigned` when the outliers' embedding is), so ``BERTopic.load(STUDY/model/bertopic)``
+   gives the same themes.
 
 Only body sentences are themed: captions, trailers and headings get ``theme`` None and NaN
 score and coordinates. See docs/themes.md for the measurements behind the defaults.
@@ -22,15 +29,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framescope.themes.codebook import UNASSIGNED, Codebook, load_codebook  # noqa: F401  (re-exported)
 from framescope.config import ThemeConfig
 from framescope.embed import _normalise, cached_encode, embedding_texts
 from framescope.errors import InputError
-from framescope.themes.mentions import secondary_themes, with_also_themes
+from framescope.themes.codebook import UNASSIGNED, Codebook
 from framescope.themes.discovery import (
-    MAX_ANCHORS, centroids, cluster_params, cluster_sentences, interpolate_xy, layout_2d,
-    nearest_topic, order_topics, theme_keywords, topic_floors, topic_label,
+    MAX_ANCHORS, centroids, discovery_plan, interpolate_xy, layout_2d, nearest_topic, topic_floors,
+    topic_label, usual_casing,
 )
+from framescope.themes.mentions import secondary_themes, with_also_themes
 
 # Evidence threshold per embedding backend, calibrated on the seed corpus (docs/themes.md).
 CALIBRATED_THRESHOLD = {"minilm": 0.45, "wordllama": 0.3, "tfidf": 0.1}
@@ -55,37 +62,13 @@ class ThemeModel:
     # ------------------------------------------------------------------ named-theme evidence
     def named_evidence(self, sentences: pd.DataFrame, vectors: np.ndarray, codebook: Codebook,
                        embedder) -> pd.DataFrame:
-        """Evidence of every sentence for every named theme (rows as ``sentences``, one column
-        per theme key): the quantity compared with ``similarity_threshold``."""
+        """Evidence of every sentence for every named theme of ``codebook`` (rows as
+        ``sentences``, one column per theme key): the quantity compared with
+        ``similarity_threshold``. A query: the model's fitted state is left alone."""
         sentences, vectors = _check_inputs(sentences, vectors)
-        self.theme_keys_ = np.array(codebook.keys, dtype=object)
-        self._encode_codebook(codebook, embedder)
-        z = self._named_evidence(sentences, vectors, embedder)
-        return pd.DataFrame(z, columns=list(self.theme_keys_), index=sentences.index)
-
-    def _named_evidence(self, sentences: pd.DataFrame, vectors: np.ndarray, embedder) -> np.ndarray:
-        if len(self.theme_keys_) == 0 or len(vectors) == 0:
-            return np.zeros((len(vectors), len(self.theme_keys_)), dtype=np.float32)
-        score = vectors @ self.prototypes_.T
-        w = self.cfg.phrase_weight
-        if w > 0 and len(self.phrase_vectors_):
-            texts = embedding_texts(sentences)
-            parts = [clauses(t) for t in texts]
-            flat = [c for p in parts for c in p]
-            cv = cached_encode(flat, embedder)
-            sims = cv @ self.phrase_vectors_.T  # clause x phrase
-            per_theme = np.full((len(flat), len(self.theme_keys_)), -1.0, dtype=np.float32)
-            for k in range(len(self.theme_keys_)):
-                cols = self.phrase_theme_ == k
-                if cols.any():
-                    per_theme[:, k] = sims[:, cols].max(1)
-            owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-            phrase = np.full((len(parts), len(self.theme_keys_)), -1.0, dtype=np.float32)
-            np.maximum.at(phrase, owner, per_theme)
-            has = (self.phrase_theme_[None, :] == np.arange(len(self.theme_keys_))[:, None]).any(1)
-            phrase = np.where(has[None, :], phrase, score)  # a theme without seed phrases
-            score = (1 - w) * score + w * phrase
-        return score.astype(np.float32)
+        encoded = codebook_vectors(codebook, embedder)
+        z = named_evidence(sentences, vectors, embedder, *encoded, self.cfg.phrase_weight)
+        return pd.DataFrame(z, columns=list(codebook.keys), index=sentences.index)
 
     def _threshold(self, embedder) -> float:
         if self.cfg.similarity_threshold is not None:
@@ -110,15 +93,18 @@ class ThemeModel:
         bidx = np.flatnonzero(body)
         V = vectors[bidx]
         self.codebook_ = codebook
+        self.discovery_ = None
         self.theme_keys_ = np.array(codebook.keys, dtype=object)
-        self._encode_codebook(codebook, embedder)
+        self.prototypes_, self.phrase_vectors_, self.phrase_theme_ = codebook_vectors(codebook, embedder)
         self.embedder_name_ = getattr(embedder, "name", None)
         self.embedder_id_ = getattr(embedder, "model_id", None)
         self.embedder_sha_ = getattr(embedder, "weights_sha256", None)
+        folder = getattr(embedder, "folder", None)  # a sentence-transformers model's local folder
+        self.embedding_model_path_ = str(folder) if folder is not None else None
         self.threshold_ = self._threshold(embedder)
 
         # 1. named themes
-        Z = self._named_evidence(sentences.iloc[bidx], V, embedder)
+        Z = self._evidence(sentences.iloc[bidx], V, embedder)
         best = Z.argmax(1) if Z.shape[1] else np.zeros(len(V), int)
         best_score = Z.max(1) if Z.shape[1] else np.full(len(V), -np.inf)
         named = best_score >= self.threshold_
@@ -141,7 +127,7 @@ class ThemeModel:
                     f"{cfg.min_sentences_for_clustering}, so no topics were discovered; "
                     f"{len(rest)} sentences that fit no named theme are 'unassigned'")
         elif len(rest):
-            self._discover(V, rest, theme, score)
+            self._discover(sentences.iloc[bidx], V, rest, theme, score)
 
         # 3. edits
         ids = sentences["sentence_id"].to_numpy()[bidx]
@@ -154,8 +140,10 @@ class ThemeModel:
             if not np.any(theme == k):
                 self.notes_.append(f"named theme '{k}' matched no sentence")
 
-        # 4. themes table, map coordinates, assignments
-        self.themes_ = self._themes_table(sentences.iloc[bidx], V, theme, embedder)
+        # 4. BERTopic's model of the final themes: keywords and topic embeddings; themes table
+        self._fit_topic_model(sentences.iloc[bidx], V, theme, embedder)
+        self.themes_ = self._themes_table(sentences.iloc[bidx], theme)
+        # 5. map coordinates, assignments
         self._fit_layout(V)
         xy = np.full((len(sentences), 2), np.nan, dtype=np.float32)
         xy[bidx] = self.anchor_xy_ if len(self.anchor_xy_) == len(bidx) else interpolate_xy(
@@ -164,26 +152,18 @@ class ThemeModel:
         self.assign_ = with_also_themes(_assign_frame(sentences, bidx, theme, score, xy), bidx, also)
         return self
 
-    def _encode_codebook(self, codebook: Codebook, embedder) -> None:
-        dim = getattr(embedder, "dim", 0) if embedder is not None else 0
-        if not codebook.themes:
-            self.prototypes_ = np.zeros((0, dim), dtype=np.float32)
-            self.phrase_vectors_ = np.zeros((0, dim), dtype=np.float32)
-            self.phrase_theme_ = np.zeros(0, dtype=np.int32)
-            return
-        protos, phrases, owner = [], [], []
-        for k, t in enumerate(codebook.themes):
-            protos.append(_normalise(cached_encode(t.prototype_texts(), embedder).mean(0, keepdims=True))[0])
-            phrases += t.seed_phrases
-            owner += [k] * len(t.seed_phrases)
-        self.prototypes_ = np.stack(protos).astype(np.float32)
-        self.phrase_vectors_ = cached_encode(phrases, embedder) if phrases else np.zeros((0, self.prototypes_.shape[1]), np.float32)
-        self.phrase_theme_ = np.array(owner, dtype=np.int32)
+    def _evidence(self, sentences: pd.DataFrame, vectors: np.ndarray, embedder) -> np.ndarray:
+        return named_evidence(sentences, vectors, embedder, self.prototypes_, self.phrase_vectors_,
+                              self.phrase_theme_, self.cfg.phrase_weight)
 
-    def _discover(self, V: np.ndarray, rest: np.ndarray, theme: np.ndarray, score: np.ndarray) -> None:
+    def _discover(self, body: pd.DataFrame, V: np.ndarray, rest: np.ndarray, theme: np.ndarray,
+                  score: np.ndarray) -> None:
+        from framescope.themes.topic_model import components, discover_topics
+
         cfg = self.cfg
-        mcs, _, _ = cluster_params(len(rest), cfg.min_cluster_size, cfg.n_neighbors)
-        if len(rest) < 2 * mcs:
+        plan = discovery_plan(len(rest), seed=cfg.seed, n_components=cfg.n_components,
+                              min_cluster_size=cfg.min_cluster_size, n_neighbors=cfg.n_neighbors)
+        if len(rest) < 2 * plan.min_cluster_size:
             self.notes_.append(f"only {len(rest)} sentences fit no named theme: too few to discover topics; "
                                "they are 'unassigned'")
             return
@@ -191,11 +171,13 @@ class ThemeModel:
         if cfg.fit_sample and len(rest) > cfg.fit_sample:
             rng = np.random.default_rng(cfg.seed)
             fit_idx = np.sort(rng.choice(rest, size=cfg.fit_sample, replace=False))
+            plan = discovery_plan(len(fit_idx), seed=cfg.seed, n_components=cfg.n_components,
+                                  min_cluster_size=cfg.min_cluster_size, n_neighbors=cfg.n_neighbors)
             self.notes_.append(f"topics were fitted on a random sample of {cfg.fit_sample} of {len(rest)} "
                                "sentences; the rest joined their nearest topic")
-        labels = order_topics(cluster_sentences(
-            V[fit_idx], seed=cfg.seed, n_components=cfg.n_components,
-            min_cluster_size=cfg.min_cluster_size, n_neighbors=cfg.n_neighbors))
+        self.discovery_ = components(plan)["discovery"]
+        texts = body["text"].astype(str).to_numpy()
+        labels = discover_topics(list(texts[fit_idx]), V[fit_idx], plan)
         n_topics = int(labels.max()) + 1
         if n_topics == 0:
             self.notes_.append("no topics found among the sentences that fit no named theme")
@@ -270,12 +252,48 @@ class ThemeModel:
         return theme, score
 
     # ------------------------------------------------------------------ outputs
-    def _themes_table(self, body: pd.DataFrame, V, theme, embedder) -> pd.DataFrame:
-        assigned = theme != UNASSIGNED
-        texts = body["text"].astype(str).to_numpy()
-        encode = (lambda ws: cached_encode(ws, embedder)) if embedder is not None else None
-        kw = theme_keywords(list(texts[assigned]), list(theme[assigned]), V[assigned], encode) \
-            if assigned.any() else {}
+    def _fit_topic_model(self, body: pd.DataFrame, V: np.ndarray, theme: np.ndarray, embedder) -> None:
+        """BERTopic in manual mode over the final themes (``themes.topic_model.study_topic_model``):
+        sets ``topic_model_`` (None when no sentence has a theme), ``topic_keys_`` (the theme of
+        each of its topic embeddings, in BERTopic's order) and ``topic_embeddings_``."""
+        from framescope.themes.topic_model import components, keywords, study_topic_model, topic_ids
+
+        keys = [k for k in dict.fromkeys([*self.theme_keys_, *sorted(
+            (t for t in set(theme.tolist()) if t.startswith("topic_")), key=lambda t: int(t.split("_")[1]))])
+            if k in set(theme.tolist())]
+        index = {k: i for i, k in enumerate(keys)}
+        y = np.array([index.get(t, -1) for t in theme], dtype=int)
+        texts = body["text"].astype(str).tolist()
+        self.topic_model_ = study_topic_model(texts, V, y, embedder) if len(V) else None
+        self.bertopic_ = components(None)["study_model"] | {"bertopic_version": components(None)["bertopic_version"]}
+        self.keywords_: dict[str, list[str]] = {}
+        dim = V.shape[1] if V.ndim == 2 else 0
+        if self.topic_model_ is None:
+            self.topic_keys_ = np.array([], dtype=object)
+            self.topic_embeddings_ = np.zeros((0, dim), dtype=np.float32)
+            return
+        ids = topic_ids(self.topic_model_, y)  # our index -> BERTopic's topic
+        by_topic = {t: (keys[i] if i >= 0 else UNASSIGNED) for i, t in ids.items()}
+        first = -1 if self.topic_model_._outliers else 0
+        order = range(first, first + len(self.topic_model_.topic_embeddings_))
+        self.topic_keys_ = np.array([by_topic[t] for t in order], dtype=object)
+        self.topic_embeddings_ = np.asarray(self.topic_model_.topic_embeddings_, dtype=np.float32)
+        casing = usual_casing(texts)
+        for t, key in by_topic.items():
+            if key != UNASSIGNED:
+                self.keywords_[key] = [" ".join(casing.get(w, w) for w in k.split())
+                                       for k in keywords(self.topic_model_, t)]
+        labels = {t: (self._label(by_topic[t]) if by_topic[t] != UNASSIGNED else "Unassigned") for t in order}
+        self.topic_model_.set_topic_labels(labels)
+
+    def _label(self, key: str) -> str:
+        for t in self.codebook_.themes:
+            if t.key == key:
+                return self.renames_.get(key, t.label)
+        return self.renames_.get(key, topic_label(self.keywords_.get(key, [])))
+
+    def _themes_table(self, body: pd.DataFrame, theme) -> pd.DataFrame:
+        kw = self.keywords_
         counts = pd.Series(theme).value_counts()
         rows = []
         for t in self.codebook_.themes:
@@ -285,7 +303,8 @@ class ThemeModel:
         for k in topics:
             words = kw.get(k, [])
             rows.append(dict(theme=k, label=topic_label(words), keywords=words, n_sentences=int(counts[k]),
-                             named=False, description="Discovered topic (UMAP + HDBSCAN); label from its keywords."))
+                             named=False, description="Discovered topic (BERTopic with framescope's UMAP and HDBSCAN "
+                                                      "steps); label from its keywords."))
         if counts.get(UNASSIGNED, 0):
             rows.append(dict(theme=UNASSIGNED, label="Unassigned", keywords=[], n_sentences=int(counts[UNASSIGNED]),
                              named=False, description="Body sentences that fit no named theme and no discovered topic."))
@@ -307,10 +326,48 @@ class ThemeModel:
 
     # ------------------------------------------------------------------ transform / io
     def transform(self, sentences: pd.DataFrame, vectors: np.ndarray, embedder=None) -> pd.DataFrame:
-        """Assign fitted themes to (new) sentences; returns a frame like ``assign_``."""
-        from framescope.themes.io import transform
+        """Themes for (new) sentences, as the study's BERTopic model assigns them: the theme whose
+        topic embedding is most similar by cosine (`unassigned` when the outliers' embedding is);
+        ``also_themes`` and the map position as in ``fit``. ``vectors`` must come from the same
+        embedder and context settings as the fitted ones. A query: fitted state is left alone."""
+        sentences, vectors = _check_inputs(sentences, vectors)
+        dim = self.anchor_vectors_.shape[1] if len(self.anchor_vectors_) else vectors.shape[1]
+        if vectors.shape[1] != dim:
+            raise InputError(f"vectors have {vectors.shape[1]} dimensions; this theme model expects {dim}")
+        body = sentences["is_body"].fillna(False).astype(bool).to_numpy()
+        bidx = np.flatnonzero(body)
+        V = vectors[bidx]
+        theme = np.full(len(V), UNASSIGNED, dtype=object)
+        score = np.full(len(V), np.nan, dtype=np.float32)
+        if len(self.topic_embeddings_) and len(V):
+            sims = _normalise(V) @ _normalise(self.topic_embeddings_).T
+            best = sims.argmax(1)
+            theme = self.topic_keys_[best].astype(object)
+            score = np.where(theme != UNASSIGNED, sims[np.arange(len(V)), best], np.nan).astype(np.float32)
+        xy = np.full((len(sentences), 2), np.nan, dtype=np.float32)
+        xy[bidx] = interpolate_xy(V, self.anchor_vectors_, self.anchor_xy_)
+        also = [[] for _ in range(len(V))]
+        if len(self.theme_keys_) and self.cfg.secondary_margin is not None:
+            Z = self._evidence(sentences.iloc[bidx], V, self._embedder(embedder))
+            also = secondary_themes(Z, self.theme_keys_, theme, self.threshold_, self.cfg.secondary_margin,
+                                    self.edit_map_)
+        return with_also_themes(_assign_frame(sentences, bidx, theme, score, xy), bidx, also)
 
-        return transform(self, sentences, vectors, embedder)
+    def _embedder(self, embedder):
+        """The embedder for clause evidence: the one given, else the fitted one, checked."""
+        needs = self.cfg.phrase_weight > 0 and len(self.phrase_vectors_)
+        if embedder is not None or not needs:
+            return embedder
+        from framescope.config import EmbedConfig
+        from framescope.embed import get_embedder
+
+        if not self.embedder_name_ or self.embedder_name_ == "tfidf":
+            raise InputError("this theme model needs its fitted embedder: transform(sentences, vectors, embedder)")
+        embedder = get_embedder(EmbedConfig(model=self.embedder_name_))
+        if embedder.weights_sha256 != self.embedder_sha_:
+            raise InputError(f"embedding model '{self.embedder_name_}' has other weights than the one this "
+                             "theme model was fitted with")
+        return embedder
 
     def save(self, path: str | Path) -> Path:
         from framescope.themes.io import save
@@ -322,6 +379,50 @@ class ThemeModel:
         from framescope.themes.io import load
 
         return load(cls, path)
+
+
+def codebook_vectors(codebook: Codebook, embedder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(prototypes, seed-phrase vectors, the theme of each phrase) of a codebook: a theme's
+    prototype is the mean vector of its label, description and seed phrases."""
+    dim = getattr(embedder, "dim", 0) if embedder is not None else 0
+    if not codebook.themes:
+        return (np.zeros((0, dim), dtype=np.float32), np.zeros((0, dim), dtype=np.float32),
+                np.zeros(0, dtype=np.int32))
+    protos, phrases, owner = [], [], []
+    for k, t in enumerate(codebook.themes):
+        protos.append(_normalise(cached_encode(t.prototype_texts(), embedder).mean(0, keepdims=True))[0])
+        phrases += t.seed_phrases
+        owner += [k] * len(t.seed_phrases)
+    prototypes = np.stack(protos).astype(np.float32)
+    phrase_vectors = cached_encode(phrases, embedder) if phrases else np.zeros((0, prototypes.shape[1]), np.float32)
+    return prototypes, phrase_vectors, np.array(owner, dtype=np.int32)
+
+
+def named_evidence(sentences: pd.DataFrame, vectors: np.ndarray, embedder, prototypes: np.ndarray,
+                   phrase_vectors: np.ndarray, phrase_theme: np.ndarray, phrase_weight: float) -> np.ndarray:
+    """Sentences x named themes: ``(1 - w) * cos(vector, prototype) + w * max cos(clause, seed
+    phrase)``, with ``w = phrase_weight`` (the prototype alone for a theme without phrases)."""
+    n_themes = len(prototypes)
+    if n_themes == 0 or len(vectors) == 0:
+        return np.zeros((len(vectors), n_themes), dtype=np.float32)
+    score = vectors @ prototypes.T
+    w = phrase_weight
+    if w > 0 and len(phrase_vectors):
+        parts = [clauses(t) for t in embedding_texts(sentences)]
+        flat = [c for p in parts for c in p]
+        sims = cached_encode(flat, embedder) @ phrase_vectors.T  # clause x phrase
+        per_theme = np.full((len(flat), n_themes), -1.0, dtype=np.float32)
+        for k in range(n_themes):
+            cols = phrase_theme == k
+            if cols.any():
+                per_theme[:, k] = sims[:, cols].max(1)
+        owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+        phrase = np.full((len(parts), n_themes), -1.0, dtype=np.float32)
+        np.maximum.at(phrase, owner, per_theme)
+        has = (phrase_theme[None, :] == np.arange(n_themes)[:, None]).any(1)
+        phrase = np.where(has[None, :], phrase, score)  # a theme without seed phrases
+        score = (1 - w) * score + w * phrase
+    return score.astype(np.float32)
 
 
 def _check_inputs(sentences: pd.DataFrame, vectors) -> tuple[pd.DataFrame, np.ndarray]:
