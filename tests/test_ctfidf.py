@@ -7,9 +7,9 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from conftest import SEED_CORPUS
 from framescope.config import IngestConfig
-from framescope.corpus import load_documents
+from framescope.ingest.corpus import load_documents
 from framescope.ctfidf import class_tfidf
-from framescope.segment import sentence_table
+from framescope.ingest.segment import sentence_table
 from framescope.themes.discovery import _analyzer
 
 

@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 
-from framescope.embed import _normalise
+from framescope.embed.encoders import normalise as _normalise
 
 log = logging.getLogger("framescope.themes")
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W_]+\b"  # words of 2+ characters that start with a letter
@@ -72,7 +72,7 @@ def _umap(vectors: np.ndarray, n_components: int, n_neighbors: int, seed: int) -
     """UMAP (cosine), single-threaded with a fixed seed. From UMAP_SMALL_DATA points UMAP would
     build its neighbour graph with pynndescent, whose numba functions compile again in every
     process (~12 s of CPU); up to EXACT_KNN_MAX points it is given the exact graph instead."""
-    from framescope.pipeline import enable_numba_cache
+    from framescope.numba_cache import enable_numba_cache
 
     enable_numba_cache()  # UMAP's numba functions from the disk cache, whoever fits a model
     import umap

@@ -7,13 +7,12 @@ thresholds, edits and the embedding model's id and weights hash.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from framescope.artifacts import atomic_write_bytes as _atomic_write
 from framescope.themes.codebook import UNASSIGNED, parse_codebook
 from framescope.config import EmbedConfig, ThemeConfig
 from framescope.errors import InputError
@@ -22,17 +21,6 @@ from framescope.themes.discovery import interpolate_xy, nearest_topic
 FORMAT = 1
 ARRAYS = ("prototypes_", "phrase_vectors_", "phrase_theme_", "named_centroids_", "topic_centroids_",
           "topic_floors_", "anchor_vectors_", "anchor_xy_")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(model, path: str | Path) -> Path:
@@ -94,7 +82,7 @@ def _embedder_for(model, embedder):
     needs = len(model.theme_keys_) and model.cfg.phrase_weight > 0 and len(model.phrase_vectors_)
     if embedder is not None or not needs:
         return embedder
-    from framescope.embed import get_embedder
+    from framescope.embed.encoders import get_embedder
 
     if not model.embedder_name_ or model.embedder_name_ == "tfidf":
         raise InputError("this theme model needs its fitted embedder: transform(sentences, vectors, embedder)")

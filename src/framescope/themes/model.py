@@ -24,7 +24,9 @@ import pandas as pd
 
 from framescope.themes.codebook import UNASSIGNED, Codebook, load_codebook  # noqa: F401  (re-exported)
 from framescope.config import ThemeConfig
-from framescope.embed import _normalise, cached_encode, embedding_texts
+from framescope.embed.cache import cached_encode
+from framescope.embed.encoders import normalise as _normalise
+from framescope.embed.vectors import embedding_texts
 from framescope.errors import InputError
 from framescope.themes.mentions import secondary_themes, with_also_themes
 from framescope.themes.discovery import (
