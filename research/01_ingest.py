@@ -13,9 +13,9 @@ from pathlib import Path
 
 from framescope.artifacts import write_json, write_table
 from framescope.config import seed_config
-from framescope.corpus import load_documents
-from framescope.pipeline import load_inputs
-from framescope.segment import sentence_table
+from framescope.ingest.corpus import load_documents
+from framescope.engines.study import StudyRun
+from framescope.ingest.segment import sentence_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,8 +27,8 @@ cfg = seed_config().model_copy(update={"out": str(out.relative_to(REPO_ROOT) if 
 started = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 t0 = time.perf_counter()
-inputs, codebook, codebook_path, frames = load_inputs(cfg)
-documents = load_documents([str(p) for p in inputs], cfg.ingest)
+study = StudyRun.from_config(cfg)  # the inputs resolved, the codebook and frames checked
+documents = load_documents([str(p) for p in study.inputs], cfg.ingest)
 sentences = sentence_table(documents)
 seconds = round(time.perf_counter() - t0, 3)
 

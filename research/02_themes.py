@@ -15,8 +15,10 @@ import pandas as pd
 
 from framescope.artifacts import read_manifest, read_table, write_json, write_table
 from framescope.config import RunConfig
-from framescope.embed import get_embedder, sentence_vectors
-from framescope.pipeline import assign_themes, fit_sample_documents, fit_themes, load_inputs, themes_for_corpus
+from framescope.embed.encoders import get_embedder
+from framescope.embed.vectors import sentence_vectors
+from framescope.engines.stages import assign_themes, fit_sample_documents, fit_themes, themes_for_corpus
+from framescope.engines.study import StudyRun
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +27,7 @@ parser.add_argument("--out", type=Path, default=REPO_ROOT / "artifacts" / "seed"
 out = parser.parse_args().out.resolve()
 manifest = read_manifest(out)
 cfg = RunConfig.model_validate(manifest["config"])  # the config step 1 recorded
-inputs, codebook, codebook_path, frames = load_inputs(cfg)
+study = StudyRun.from_config(cfg)
 sentences = read_table(out, "sentences").loc[:, :"n_words"]  # the ingest columns (a re-run starts over)
 
 t0 = time.perf_counter()
@@ -37,7 +39,7 @@ t0 = time.perf_counter()
 body = sentences["is_body"].to_numpy(bool)
 doc_body = pd.Series(body).groupby(sentences["doc_id"].to_numpy()).sum()
 in_sample = sentences["doc_id"].isin(fit_sample_documents(doc_body, cfg.themes.fit_sample, cfg.themes.seed)).to_numpy()
-model = fit_themes(cfg, sentences[in_sample], vectors[in_sample], codebook, embedder)
+model = fit_themes(cfg, sentences[in_sample], vectors[in_sample], study.codebook, embedder)
 assigned = assign_themes(model, model.assign_, sentences, vectors, in_sample, embedder)
 sentences = sentences.merge(assigned, on="sentence_id", how="left", validate="one_to_one")
 themes, notes = themes_for_corpus(model, sentences.loc[body, "theme"], int(body[in_sample].sum()), int(body.sum()))

@@ -13,8 +13,11 @@ from pathlib import Path
 
 from framescope.artifacts import read_manifest, read_table
 from framescope.config import RunConfig
-from framescope.embed import get_embedder, sentence_vectors
-from framescope.pipeline import finish_study, load_inputs, sentence_measures
+from framescope.embed.encoders import get_embedder
+from framescope.embed.vectors import sentence_vectors
+from framescope.engines.pipeline import finish_study
+from framescope.engines.stages import sentence_measures
+from framescope.engines.study import StudyRun
 from framescope.themes import ThemeModel
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -25,21 +28,18 @@ out = parser.parse_args().out.resolve()
 os.chdir(REPO_ROOT)  # the seed config's relative paths (inputs, codebook, out) are the repository's
 manifest = read_manifest(out)
 cfg = RunConfig.model_validate(manifest["config"])
-inputs, codebook, codebook_path, frames = load_inputs(cfg)
 documents, sentences = read_table(out, "documents"), read_table(out, "sentences")
 sentences = sentences.drop(columns=[c for c in sentences if c in ("tone", "frame", "voice") or c.startswith("frame_")])
-embedder = get_embedder(cfg.embed)
-vectors = sentence_vectors(sentences, embedder, cfg.embed)  # from the embedding cache of step 2
-timings = manifest["timings"]
+study = StudyRun.from_config(cfg, embedder=get_embedder(cfg.embed), timings=manifest["timings"],
+                             started=manifest["started_at"])  # the run record steps 1 and 2 began
+vectors = sentence_vectors(sentences, study.embedder, cfg.embed)  # from the embedding cache of step 2
 
 t0 = time.perf_counter()
-sentences = sentence_measures(sentences, vectors, embedder, frames)
-timings["sentence measures"] = round(time.perf_counter() - t0, 3)
+sentences = sentence_measures(sentences, vectors, study.embedder, study.frames)
+study.timings["sentence measures"] = round(time.perf_counter() - t0, 3)
 
-finish_study(cfg, documents=documents, sentences=sentences, vectors=vectors, themes=read_table(out, "themes"),
-             model=ThemeModel.load(out / "model"), notes=manifest["notes"], frames=frames, embedder=embedder,
-             inputs=inputs, codebook_path=codebook_path, timings=timings, report=lambda stage, frac: None,
-             started=manifest["started_at"])
+finish_study(study, documents, sentences, vectors, model=ThemeModel.load(out / "model"),
+             themes=read_table(out, "themes"), notes=manifest["notes"])
 
 emphasis = read_table(out, "emphasis")
 print(emphasis.pivot(index="theme", columns="source", values="share").round(3).to_string())

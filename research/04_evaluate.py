@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, cohen_kappa_score
 
 from framescope.artifacts import read_table, sha256_file, write_json
-from framescope.evaluate import evaluate_study, format_report, normalise_text
+from framescope.validate.evaluate import evaluate_study, format_report, normalise_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

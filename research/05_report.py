@@ -8,7 +8,7 @@ Markdown carries the same tables for pasting into a paper. Same as `framescope r
 import argparse
 from pathlib import Path
 
-from framescope.report import write_report
+from framescope.report.build import write_report
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

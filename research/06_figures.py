@@ -9,7 +9,7 @@ try to download, which is not reproducible offline.)
 import argparse
 from pathlib import Path
 
-from framescope.figures import save_figures
+from framescope.report.figures import save_figures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,7 @@
 Every configuration runs in a fresh Python process, so its wall time includes interpreter start,
 imports and model load, and its peak RSS is its own:
 
-- ``fs-cold``     ``framescope.pipeline.run`` with an empty embedding cache (a new FRAMESCOPE_CACHE_DIR);
+- ``fs-cold``     ``framescope.engines.pipeline.run`` with an empty embedding cache (a new FRAMESCOPE_CACHE_DIR);
 - ``fs-warm``     the same run again in a new process, the embedding cache now full;
 - ``fs-inproc``   (seed only) a second ``run`` in the process that did the first: models loaded, code compiled;
 - ``fs-wordllama`` framescope with the fast static embedder (``--embedder wordllama``), cold cache;
@@ -106,8 +106,8 @@ def prepare_corpus(size: str, work: Path) -> tuple[Path, Path]:
     import pandas as pd
 
     from framescope.config import IngestConfig
-    from framescope.corpus import load_documents
-    from framescope.segment import sentence_table
+    from framescope.ingest.corpus import load_documents
+    from framescope.ingest.segment import sentence_table
 
     folder = work / "corpora" / size
     table = folder / "corpus.parquet"
@@ -150,14 +150,14 @@ def _usage() -> dict:
 
 def child_framescope(spec: dict) -> dict:
     from framescope.config import RunConfig
-    from framescope.pipeline import run
+    from framescope.engines.pipeline import run
 
     if spec.get("no_contrasts"):
         # contrast candidates compare all |A| x |B| sentence pairs per theme and source pair, quadratic
         # in a theme's size: the 1M scaling run leaves contrast pairs out (no candidates), all else runs.
-        import framescope.exemplars
+        import framescope.measures.exemplars
 
-        framescope.exemplars.contrast_candidates = lambda *a, **k: {}
+        framescope.measures.exemplars.contrast_candidates = lambda *a, **k: {}
 
     data = {"inputs": [spec["input"]], "out": spec["out"],
             "ingest": {"max_file_mb": 4000},
@@ -205,7 +205,7 @@ def child_bertopic(spec: dict) -> dict:
     topic_model = BERTopic(embedding_model=model, verbose=True)
     if spec.get("precomputed"):  # everything but the embedding: vectors made beforehand, untimed
         from framescope.config import EmbedConfig
-        from framescope.embed import get_embedder
+        from framescope.embed.encoders import get_embedder
 
         vectors = get_embedder(EmbedConfig(model="wordllama")).encode(docs)
         t_load = time.perf_counter()

@@ -11,7 +11,7 @@ pad, omp = sys.argv[1], sys.argv[2]
 if omp == "passive":
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 import pandas as pd, numpy as np
-from framescope.embed import get_embedder
+from framescope.embed.encoders import get_embedder
 from framescope.config import EmbedConfig
 texts = pd.read_parquet('/tmp/benchwork/corpora/100k/sentences.parquet', columns=['text'])['text'].astype(str).tolist()
 rng = np.random.default_rng(0)

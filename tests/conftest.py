@@ -30,7 +30,7 @@ def _cache_dir(tmp_path_factory):
 def seed_study(tmp_path_factory) -> Path:
     """The seed study, run once per session with the default config into a temp folder."""
     from framescope.config import seed_config
-    from framescope.pipeline import run
+    from framescope.engines.pipeline import run
 
     cfg = seed_config()
     cfg = cfg.model_copy(update={

@@ -15,13 +15,13 @@ import numpy as np
 out, cache = sys.argv[1], sys.argv[2]
 os.environ["FRAMESCOPE_CACHE_DIR"] = cache  # never the shared cache: these vectors are perturbed
 
-from framescope import embed  # noqa: E402
+from framescope.embed import encoders  # noqa: E402
 from framescope.config import seed_config  # noqa: E402
-from framescope.pipeline import run  # noqa: E402
+from framescope.engines.pipeline import run  # noqa: E402
 
 NOISE_SD = 1e-6
 rng = np.random.default_rng(12345)
-real_encode_batch = embed.SentenceTransformerEmbedder._encode_batch
+real_encode_batch = encoders.SentenceTransformerEmbedder._encode_batch
 perturbed = []
 
 
@@ -31,6 +31,6 @@ def encode_batch(self, texts):
     return v + rng.normal(0.0, NOISE_SD, v.shape).astype(v.dtype)
 
 
-embed.SentenceTransformerEmbedder._encode_batch = encode_batch
+encoders.SentenceTransformerEmbedder._encode_batch = encode_batch
 run(seed_config().model_copy(update={"out": out}))
 print(f"perturbed {sum(perturbed)} vectors")

@@ -15,7 +15,7 @@ from framescope.app.display import escape_markdown, highlight, match_spans
 from framescope.app.edits import add_merge, add_move, add_rename, study_edits, write_edits
 from framescope.app.findings import headline_findings
 from framescope.app.uploads import MAX_ZIP_MEMBERS, binary_reason, check_file, slug, store_uploads, zip_members
-from framescope.columns import column_guesses
+from framescope.ingest.columns import column_guesses
 from framescope.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,7 +258,7 @@ def app_test(timeout: float = 60):
 
 
 def open_page(at, page: str):
-    at.switch_page(f"src/framescope/app/{page}.py").run()
+    at.switch_page(f"src/framescope/app/views/{page}.py").run()
     assert not at.exception, f"{page}: {[e.value for e in at.exception]}"
     return at
 
@@ -508,7 +508,7 @@ def test_opening_the_app_loads_no_model(study):
         "from streamlit.testing.v1 import AppTest\n"
         f"at = AppTest.from_file({str(APP)!r}, default_timeout=60).run()\n"
         f"for p in {list(PAGES)!r}:\n"
-        "    at.switch_page(f'src/framescope/app/{p}.py').run()\n"
+        "    at.switch_page(f'src/framescope/app/views/{p}.py').run()\n"
         "    assert not at.exception, p\n"
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'bertopic', 'umap', 'hdbscan', 'wordllama')"
         " if m in sys.modules))\n"

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from framescope.config import EmbedConfig
-from framescope.embed import get_embedder, sentence_vectors
+from framescope.embed.encoders import get_embedder
+from framescope.embed.vectors import sentence_vectors
 from framescope.themes import ThemeModel
 
 pytestmark = pytest.mark.slow
@@ -102,7 +103,7 @@ def test_discovery_runs_through_bertopic_with_framescopes_steps(seed_study, monk
         return real_fit(self, documents, embeddings=embeddings, **kw)
 
     monkeypatch.setattr(BERTopic, "fit_transform", spy)
-    from framescope.evaluate import seed_inputs
+    from framescope.validate.evaluate import seed_inputs
     from framescope.themes import load_codebook  # noqa: F401
 
     from conftest import SEED_LABELS

@@ -10,9 +10,9 @@ import sys
 import pandas as pd
 import pytest
 
-from framescope.columns import MIN_TEXT_WORDS, checked_columns, column_guesses, column_profile
+from framescope.ingest.columns import MIN_TEXT_WORDS, checked_columns, column_guesses, column_profile
 from framescope.config import IngestConfig
-from framescope.corpus import load_documents
+from framescope.ingest.corpus import load_documents
 from framescope.errors import InputError
 
 FIRST = "Anna Ben Carla Dieter Eva Frank Greta Hans Ines Jan Karl Lena Max Nina Otto Paula Rolf Sara Tom Uwe".split()

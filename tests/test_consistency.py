@@ -2,7 +2,7 @@
 
 Both outputs are rendered from one freshly run seed study and the numbers are parsed from what
 each shows (the report's Markdown, the app's metrics, tables and text), never taken from
-``framescope.summary`` directly.
+``framescope.measures.summary`` directly.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from framescope.report import write_report
+from framescope.report.build import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -115,7 +115,7 @@ def test_report_and_overview_show_the_same_numbers(reported, app_at):
 
 def test_the_emphasis_page_flags_the_same_cells_and_shows_the_gaps(reported, app_at):
     rep = report_numbers(reported)
-    app_at.switch_page("src/framescope/app/emphasis.py").run()
+    app_at.switch_page("src/framescope/app/views/emphasis.py").run()
     assert not app_at.exception, [e.value for e in app_at.exception]
     listed = next(_unescape(m.value) for m in app_at.markdown if m.value.startswith("Cells that depart most"))
     names = {v: k for k, v in _label_pairs(reported).items()}

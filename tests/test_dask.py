@@ -35,7 +35,7 @@ def cluster():
 def corpus(tmp_path_factory) -> Path:
     """The three seed articles, one document per paragraph, as a CSV with a source column."""
     from framescope.config import IngestConfig
-    from framescope.corpus import load_documents
+    from framescope.ingest.corpus import load_documents
 
     docs = load_documents([str(SEED_CORPUS)], IngestConfig())
     rows = []
@@ -65,7 +65,7 @@ def studies(corpus, cluster, tmp_path_factory):
     its workers: (task name, result) pairs."""
     from dask.distributed import Client
 
-    from framescope.pipeline import run
+    from framescope.engines.pipeline import run
 
     received: list[tuple[str, object]] = []
     gather = Client.gather
@@ -148,7 +148,7 @@ def test_the_client_gets_counts_and_capped_candidates_never_the_sentence_table(s
     # the client itself reads no partition's sentences or vectors (sentences.parquet is streamed
     # from the partition files by pyarrow, one partition at a time)
     assert not [p for p in by_task.pop("client reads", []) if "measured-" in p or "vectors-" in p]
-    assert set(by_task) == {"segment_and_embed", "sample_rows", "assign_and_measure", "candidates", "sentence_texts"}
+    assert set(by_task) == {"segment", "embed_partition", "sample_rows", "assign_and_measure", "candidates", "sentence_texts"}
 
     sample_ids = set().union(*(set(s["sentence_id"]) for s, _ in by_task["sample_rows"]))
     assert sum(len(v) for _, v in by_task["sample_rows"]) == len(sample_ids) < len(sentences)  # vectors: the fit sample only
@@ -177,7 +177,7 @@ def test_the_client_gets_counts_and_capped_candidates_never_the_sentence_table(s
 
 def test_dask_engine_refuses_the_tfidf_embedder(corpus, cluster, tmp_path):
     from framescope.errors import InputError
-    from framescope.pipeline import run
+    from framescope.engines.pipeline import run
 
     cfg = _config(corpus, tmp_path / "x", engine="dask", scheduler=cluster.scheduler_address)
     cfg = cfg.model_copy(update={"embed": cfg.embed.model_copy(update={"model": "tfidf"})})
@@ -187,7 +187,7 @@ def test_dask_engine_refuses_the_tfidf_embedder(corpus, cluster, tmp_path):
 
 def test_unreachable_scheduler_is_a_bad_input(corpus, tmp_path):
     from framescope.errors import InputError
-    from framescope.pipeline import run
+    from framescope.engines.pipeline import run
 
     with pytest.raises(InputError, match="cannot reach the dask scheduler"):
         run(_config(corpus, tmp_path / "x", engine="dask", scheduler="tcp://127.0.0.1:9"))
@@ -196,7 +196,7 @@ def test_unreachable_scheduler_is_a_bad_input(corpus, tmp_path):
 def test_partitions_cover_every_document_once_in_order():
     import numpy as np
 
-    from framescope.pipeline import partition_bounds
+    from framescope.engines.stages import partition_bounds
 
     rng = np.random.default_rng(1)
     for n, parts in [(1, 4), (7, 3), (50, 8), (50, 200)]:
@@ -210,7 +210,7 @@ def test_partitions_cover_every_document_once_in_order():
 
 
 def test_fit_sample_is_whole_documents_seeded_and_large_enough():
-    from framescope.pipeline import fit_sample_documents
+    from framescope.engines.stages import fit_sample_documents
 
     body = pd.Series([30, 5, 0, 120, 40, 8, 60], index=[f"d{i}" for i in range(7)])
     assert fit_sample_documents(body, None, 42) == list(body.index)
@@ -224,7 +224,7 @@ def test_fit_sample_is_whole_documents_seeded_and_large_enough():
 def test_sentences_written_from_partition_files_read_back_as_one_table(tmp_path):
     """The study's sentences.parquet is streamed from the partition files; a column that is
     empty in one partition (no voice found there) takes its type from the others."""
-    from framescope.pipeline import write_sentence_parts
+    from framescope.engines.write import write_sentence_parts
 
     a = pd.DataFrame({"sentence_id": ["d1-s0000", "d1-s0001"], "tone": [0.1, -0.2],
                       "voice": pd.Series([None, None], dtype=object)})

@@ -103,7 +103,7 @@ def test_the_size_cap_leaves_small_corpora_alone():
 
 @pytest.mark.skipif(os.environ.get("FRAMESCOPE_NUMBA_CACHE") == "0", reason="numba cache turned off")
 def test_fitting_outside_the_pipeline_uses_numba_disk_cache():
-    """A script that only uses the theme model (no pipeline.run) still gets UMAP's compiled
+    """A script that only uses the theme model (no engines.pipeline.run) still gets UMAP's compiled
     code from numba's disk cache instead of compiling it in every process."""
     code = (
         "import numpy as np\n"

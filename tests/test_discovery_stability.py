@@ -11,8 +11,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from framescope.themes.discovery import TopicReducer
 from framescope.config import EmbedConfig, ThemeConfig
-from framescope.embed import _normalise, get_embedder, sentence_vectors
-from framescope.evaluate import seed_inputs
+from framescope.embed.encoders import normalise, get_embedder
+from framescope.embed.vectors import sentence_vectors
+from framescope.validate.evaluate import seed_inputs
 from framescope.themes.discovery import cluster_params, cluster_sentences, order_topics
 from framescope.themes import ThemeModel
 
@@ -48,7 +49,7 @@ def test_topics_survive_1e7_noise(leftovers):
     rng = np.random.default_rng(0)
     aris = []
     for _ in range(10):
-        noisy = _normalise(vectors + rng.normal(0, 1e-7, vectors.shape).astype(np.float32))
+        noisy = normalise(vectors + rng.normal(0, 1e-7, vectors.shape).astype(np.float32))
         aris.append(adjusted_rand_score(base, cluster_sentences(noisy, seed=42)))
     assert min(aris) >= 0.9, aris
 

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from framescope.bootstrap import percentile_interval
+from framescope.measures.bootstrap import percentile_interval
 from framescope.config import MeasureConfig
-from framescope.divergence import GAP_COLUMNS, emphasis_gaps, largest_gaps, themes_by_divergence
-from framescope.emphasis import (
+from framescope.measures.divergence import GAP_COLUMNS, emphasis_gaps, largest_gaps, themes_by_divergence
+from framescope.measures.emphasis import (
     RESIDUAL_THRESHOLD, cluster_counts, emphasis_table, notable_residuals, share_replicates, study_sources_and_themes,
 )
-from framescope.figures import emphasis_heatmap, share_scale_max
-from framescope.summary import study_summary
+from framescope.report.figures import emphasis_heatmap, share_scale_max
+from framescope.measures.summary import study_summary
 
 
 def _rows(source, doc, spec, words=10, body=True):

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from framescope.config import EmbedConfig
-from framescope.embed import (
-    MINILM_ID, MINILM_SHA256, SentenceTransformerEmbedder, acronym_definitions, cache_dir,
-    cached_encode, context_mix, embedding_texts, get_embedder, sentence_vectors,
+from framescope.embed.cache import cache_dir, cached_encode
+from framescope.embed.encoders import MINILM_ID, MINILM_SHA256, SentenceTransformerEmbedder, get_embedder
+from framescope.embed.vectors import (
+    acronym_definitions, context_mix, embedding_texts, sentence_vectors,
 )
 from framescope.errors import InputError
 
@@ -207,7 +208,7 @@ def test_a_cached_run_never_loads_the_model_but_checks_its_weights(minilm):
 
 
 def test_cache_shards_are_read_once_per_process(minilm, monkeypatch, tmp_path):
-    from framescope import embedding_cache as embed
+    from framescope.embed import cache as embed
 
     monkeypatch.setenv("FRAMESCOPE_CACHE_DIR", str(tmp_path))
     cached_encode(TEXTS, minilm)
@@ -232,7 +233,7 @@ def test_cache_shards_are_read_once_per_process(minilm, monkeypatch, tmp_path):
 
 
 def test_many_small_writes_are_compacted_without_losing_vectors(minilm, monkeypatch, tmp_path):
-    from framescope import embedding_cache as embed
+    from framescope.embed import cache as embed
 
     monkeypatch.setenv("FRAMESCOPE_CACHE_DIR", str(tmp_path))
     texts = [f"Sentence number {i} about the border." for i in range(embed._MAX_SHARDS + 3)]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from framescope.config import MeasureConfig
-from framescope.emphasis import (
+from framescope.measures.emphasis import (
     COLUMNS, TIME_COLUMNS, adjusted_residuals, auto_period, emphasis_over_time, emphasis_table,
 )
 from framescope.errors import InputError
@@ -239,7 +239,7 @@ def test_bootstrap_replicates_drawn_in_chunks_equal_one_draw():
     random stream, and sums of whole numbers are exact, so the result is the one-shot product."""
     import numpy as np
 
-    from framescope.bootstrap import multinomial_weights, replicate_counts, rng_for
+    from framescope.measures.bootstrap import multinomial_weights, replicate_counts, rng_for
 
     counts = np.random.default_rng(0).integers(0, 9, size=(700, 5)).astype(float)
     whole = multinomial_weights(700, 300, rng_for(42, "A")) @ counts
@@ -249,7 +249,7 @@ def test_bootstrap_replicates_drawn_in_chunks_equal_one_draw():
 
 def test_emphasis_from_counts_of_partitions_equals_the_whole_table():
     """Partitions of whole documents: their cluster counts stack into the same table."""
-    from framescope.emphasis import cluster_counts, emphasis_from_counts, study_sources_and_themes
+    from framescope.measures.emphasis import cluster_counts, emphasis_from_counts, study_sources_and_themes
 
     rows = [dict(source=s, doc_id=f"{s}{d}", paragraph=p, theme=t, is_body=True, text="a b c")
             for s, ts in (("A", "xxyz"), ("B", "yyzx"), ("C", "zzzy")) for d in range(4) for p, t in enumerate(ts * (d + 1))]

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from framescope.artifacts import write_table
 from framescope.errors import InputError
-from framescope.evaluate import evaluate_study, format_report, normalise_text, read_labels
+from framescope.validate.evaluate import evaluate_study, format_report, normalise_text, read_labels
 
 SENTENCES = [
     # source, text, is_body, theme
@@ -106,7 +106,7 @@ def test_missing_study_or_labels(tmp_path, study):
 
 def test_seed_labels_cover_every_body_sentence():
     """The shipped reader labels: one per body sentence of the seed, only known keys."""
-    from framescope.evaluate import seed_inputs
+    from framescope.validate.evaluate import seed_inputs
 
     sentences, codebook, labels = seed_inputs(SEED_LABELS)
     assert set(labels["label"]) <= set(codebook.keys) | {"other"}

@@ -7,7 +7,7 @@ import pytest
 
 from framescope.config import MeasureConfig
 from framescope.errors import InputError
-from framescope.exemplars import CONTRAST_COLUMNS, EXEMPLAR_COLUMNS, contrasts_table, exemplars_table
+from framescope.measures.exemplars import CONTRAST_COLUMNS, EXEMPLAR_COLUMNS, contrasts_table, exemplars_table
 
 
 def _table(rows):

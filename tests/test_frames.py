@@ -10,7 +10,7 @@ import pytest
 
 from framescope.config import EmbedConfig, MeasureConfig
 from framescope.errors import InputError
-from framescope.frames import (
+from framescope.measures.frames import (
     COLUMNS, cue_counts, cue_pattern, frame_agreement, frame_scores, frame_table, load_frames,
 )
 
@@ -29,7 +29,7 @@ PFC = [  # Boydstun et al. (2014), in the codebook's order
 
 @pytest.fixture(scope="module")
 def embedder():
-    from framescope.embed import get_embedder
+    from framescope.embed.encoders import get_embedder
 
     return get_embedder(EmbedConfig())
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from framescope.config import EmbedConfig, IngestConfig, MeasureConfig
-from framescope.emphasis import emphasis_table
-from framescope.framing import (
+from framescope.measures.emphasis import emphasis_table
+from framescope.measures.framing import (
     contrasts_table, distinctive_terms, exemplars_table, frame_scores, frame_table, load_frames,
     notes_table, tone_scores, tone_table, voices, voices_table,
 )
@@ -88,9 +88,10 @@ THEMES = {
 
 @pytest.fixture(scope="module")
 def seed():
-    from framescope.corpus import load_documents
-    from framescope.embed import get_embedder, sentence_vectors
-    from framescope.segment import sentence_table
+    from framescope.ingest.corpus import load_documents
+    from framescope.embed.encoders import get_embedder
+    from framescope.embed.vectors import sentence_vectors
+    from framescope.ingest.segment import sentence_table
 
     documents = load_documents([str(SEED_CORPUS)], IngestConfig())
     sentences = sentence_table(documents)
@@ -211,7 +212,7 @@ def _synthetic(n_docs: int, seed: int = 0):
 
 
 def _tables_over(parts, cfg, documents):
-    from framescope.framing import (
+    from framescope.measures.framing import (
         candidate_partials, measure_partials, measure_tables, settle_candidates, study_centroids, with_texts,
     )
 
@@ -227,7 +228,7 @@ def _tables_over(parts, cfg, documents):
 def test_tables_combined_from_partitions_equal_the_whole_table_measures():
     """Counts-based measures combine exactly; tone's corpus SD, centroids and similarities are
     summed per partition, so they agree to float rounding (both engines use the same partitions)."""
-    from framescope.emphasis import emphasis_over_time
+    from framescope.measures.emphasis import emphasis_over_time
 
     sentences, documents, vectors = _synthetic(60)
     cfg = MeasureConfig(n_boot=200, n_contrasts=3)
@@ -253,8 +254,8 @@ def test_partials_stay_small_as_the_corpus_grows():
     """What a partition hands over grows with its clusters and cells, not with its sentences'
     texts or vectors: at most n_exemplars exemplar candidates per cell, at most the cap of contrast
     candidates per theme × source pair (without texts), one centroid per cell."""
-    from framescope.exemplars import contrast_cap
-    from framescope.framing import candidate_partials, study_centroids
+    from framescope.measures.exemplars import contrast_cap
+    from framescope.measures.framing import candidate_partials, study_centroids
 
     cfg = MeasureConfig(n_boot=100, n_contrasts=3, n_exemplars=2)
     sizes = []

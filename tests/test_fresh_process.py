@@ -9,12 +9,12 @@ import sys
 import pandas as pd
 
 from conftest import ROOT, SEED_CODEBOOK, SEED_CORPUS
-from framescope.embed import MINILM_ID, MINILM_SHA256
+from framescope.embed.encoders import MINILM_ID, MINILM_SHA256
 
 RUN_SEED = """
 import sys
 from framescope.config import seed_config
-from framescope.pipeline import run
+from framescope.engines.pipeline import run
 
 cfg = seed_config()
 cfg = cfg.model_copy(update={{

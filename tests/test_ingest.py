@@ -12,7 +12,7 @@ import pytest
 
 from conftest import RAW_SEED, SEED_CORPUS
 from framescope.config import IngestConfig
-from framescope.corpus import load_documents
+from framescope.ingest.corpus import load_documents
 from framescope.errors import InputError
 
 DATA = RAW_SEED.parents[2] / "tests" / "data" / "ingest"

@@ -17,7 +17,7 @@ import pytest
 
 from framescope.artifacts import read_table
 from framescope.errors import InputError
-from framescope.report import pct, write_report
+from framescope.report.build import pct, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 SECTIONS = ("1. Corpus and sources", "2. Themes", "3. Emphasis", "4. Framing by theme",
@@ -41,7 +41,7 @@ def seed_report(seed_study, tmp_path_factory) -> Path:
 def hostile_study(tmp_path_factory) -> Path:
     """A real (small) study whose sources, titles and sentences carry script and HTML injections."""
     from framescope.config import IngestConfig, RunConfig, ThemeConfig
-    from framescope.pipeline import run
+    from framescope.engines.pipeline import run
 
     root = tmp_path_factory.mktemp("hostile")
     seed = (Path(__file__).parents[1] / "seeds" / "corpus")
@@ -137,7 +137,7 @@ def test_emphasis_numbers_and_test_come_from_the_table(seed_report):
 
 
 def test_largest_gaps_come_from_the_gaps_table_largest_first(seed_report):
-    from framescope.divergence import largest_gaps
+    from framescope.measures.divergence import largest_gaps
 
     page = (seed_report / "report.html").read_text(encoding="utf-8")
     themes = read_table(seed_report, "themes").set_index("theme")["label"]
@@ -307,7 +307,7 @@ def test_report_writes_atomically_and_rewrites_identically(seed_report):
 def test_static_figures_are_written_and_reproducible(seed_report, tmp_path):
     from PIL import Image
 
-    from framescope.figures import save_figures
+    from framescope.report.figures import save_figures
 
     a = save_figures(seed_report, tmp_path / "a")
     b = save_figures(seed_report, tmp_path / "b")
@@ -322,7 +322,7 @@ def test_static_figures_are_written_and_reproducible(seed_report, tmp_path):
 
 
 def test_the_emphasis_test_is_worded_by_its_result():
-    from framescope.report import emphasis_test_sentence
+    from framescope.report.build import emphasis_test_sentence
 
     em = pd.DataFrame({
         "source": ["a", "a", "b", "b"], "theme": ["t1", "t2", "t1", "t2"], "n_sentences": [6, 4, 4, 6],
@@ -344,7 +344,7 @@ def test_report_knows_whether_it_matches_the_current_run(seed_report, tmp_path):
     """Freshness follows the run's manifest, not file times: a clone or copy keeps its report current,
     a re-run (new manifest) makes it stale."""
 
-    from framescope.report import report_is_current
+    from framescope.report.build import report_is_current
 
     copy = tmp_path / "copy"
     shutil.copytree(seed_report, copy)
@@ -363,7 +363,7 @@ def test_report_knows_whether_it_matches_the_current_run(seed_report, tmp_path):
 
 
 def test_the_committed_seed_report_belongs_to_the_committed_run():
-    from framescope.report import report_is_current
+    from framescope.report.build import report_is_current
 
     seed = Path(__file__).resolve().parents[1] / "artifacts" / "seed"
     assert report_is_current(seed), "artifacts/seed/report.* is stale: run python research/reproduce.py"

@@ -10,7 +10,7 @@ What is promised (docs/artifacts.md, "Precision") and tested here:
 Two full runs are compared with the committed `artifacts/seed/` (made on another machine):
 - `python research/reproduce.py --out TMP` (the research scripts, step by step);
 - `framescope run --config artifacts/seed/manifest.json --out TMP` from another folder (the CLI and
-  `pipeline.run`, configured by nothing but the committed manifest).
+  `engines.pipeline.run`, configured by nothing but the committed manifest).
 A third run, with every sentence vector perturbed as another CPU would perturb it, must still
 match the committed tables.
 """
@@ -173,8 +173,8 @@ def test_two_runs_with_one_config_give_identical_tables(regenerated, rerun_from_
 @pytest.mark.parametrize("which", ["committed", "regenerated"])
 def test_manifest_records_everything_needed_to_rerun(which, request):
     from framescope.config import RunConfig
-    from framescope.embed import MINILM_ID, MINILM_SHA256
-    from framescope.pipeline import STAGES
+    from framescope.embed.encoders import MINILM_ID, MINILM_SHA256
+    from framescope.engines.study import STAGES
 
     study = request.getfixturevalue(which)
     m = read_manifest(study)

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from conftest import RAW_SEED, SEED_CORPUS
-from framescope.corpus import normalize_text
-from framescope.segment import SENTENCE_COLUMNS, document_sentences, sentence_table, split_articles
+from framescope.ingest.corpus import normalize_text
+from framescope.ingest.segment import SENTENCE_COLUMNS, document_sentences, sentence_table, split_articles
 
 DATA = RAW_SEED.parents[2] / "tests" / "data" / "ingest"
 SEED_NAMES = ("uk_embassy", "global_times", "foreign_policy")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from framescope.config import MeasureConfig
-from framescope.terms import COLUMNS, distinctive_terms, log_odds_z
+from framescope.measures.terms import COLUMNS, distinctive_terms, log_odds_z
 
 
 def test_log_odds_z_symmetric_example_by_hand():

@@ -12,9 +12,10 @@ from sklearn.metrics import adjusted_rand_score
 
 from framescope.themes.codebook import parse_codebook
 from framescope.config import EmbedConfig, ThemeConfig
-from framescope.embed import get_embedder, sentence_vectors
+from framescope.embed.encoders import get_embedder
+from framescope.embed.vectors import sentence_vectors
 from framescope.errors import InputError
-from framescope.evaluate import evaluate_assignments, seed_inputs
+from framescope.validate.evaluate import evaluate_assignments, seed_inputs
 from framescope.themes import ThemeModel, load_codebook
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from framescope.config import MeasureConfig
 from framescope.errors import InputError
-from framescope.tone import COLUMNS, tone_scores, tone_table
+from framescope.measures.tone import COLUMNS, tone_scores, tone_table
 
 
 def test_vader_scores_sentences():
@@ -95,7 +95,7 @@ def test_tone_sd_combined_from_partitions():
     one part gives pandas' own SD bit for bit, several parts the same SD to rounding."""
     import numpy as np
 
-    from framescope.bootstrap import spread_from_moments, spread_moments
+    from framescope.measures.bootstrap import spread_from_moments, spread_moments
 
     tone = pd.Series(np.round(np.random.default_rng(3).uniform(-1, 1, 5001), 4))
     assert spread_from_moments([spread_moments(tone.to_numpy())]) == tone.std(ddof=1)

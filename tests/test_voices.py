@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from framescope.voices import COLUMNS, voices, voices_table
+from framescope.measures.voices import COLUMNS, voices, voices_table
 
 
 def _doc(texts, doc="d1", paragraphs=None):

@@ -15,7 +15,7 @@ import tempfile
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import pandas as pd
@@ -165,31 +165,42 @@ def _comparable(v):
     return v
 
 
-def write_table(df: pd.DataFrame, path: str | Path) -> None:
-    """Write one Parquet file atomically (temp file in the same folder, then rename), with every
-    float at its stored precision (:func:`stored`)."""
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file to write ``path`` through: a temporary file beside it, renamed over ``path``
+    only when the block succeeds (readable by all: 0644, not mkstemp's 0600), else removed.
+    Every file framescope writes outside a staging folder goes through here."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        stored(df).to_parquet(tmp, index=False)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a study must be readable by the app's user
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.chmod(tmp, 0o644)  # a study must be readable by the app's user
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_file`); returns ``path``."""
+    with atomic_file(path) as f:
+        f.write(data)
+    return Path(path)
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """Write one Parquet file atomically (:func:`atomic_file`), with every float at its stored
+    precision (:func:`stored`)."""
+    with atomic_file(path) as f:
+        stored(df).to_parquet(f, index=False)
+
+
 def write_json(obj: dict, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=False, default=str, ensure_ascii=False)
-        f.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    """Write a JSON file atomically (indented, UTF-8, one trailing newline)."""
+    text = json.dumps(obj, indent=2, sort_keys=False, default=str, ensure_ascii=False) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 @contextmanager

@@ -65,8 +65,8 @@ def ingest(
     """Read a corpus, split it into documents and sentences, write two tables."""
     from framescope.artifacts import staging_dir, write_table
     from framescope.config import IngestConfig
-    from framescope.corpus import load_documents
-    from framescope.segment import sentence_table
+    from framescope.ingest.corpus import load_documents
+    from framescope.ingest.segment import sentence_table
 
     cfg = IngestConfig(**_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb))
     docs = load_documents([str(p) for p in paths], cfg)
@@ -97,7 +97,7 @@ def run(
 ) -> None:
     """Run the whole study: ingest, themes, emphasis and framing, into one artifact folder."""
     from framescope.config import load_config, seed_config
-    from framescope.pipeline import run as run_pipeline
+    from framescope.engines.pipeline import run as run_pipeline
 
     cfg = load_config(config) if config else (seed_config() if not paths else None)
     if cfg is None:
@@ -136,7 +136,7 @@ def evaluate(
     labels: Path = typer.Option(..., "--labels", help="CSV of sentence labels (see README)."),
 ) -> None:
     """Precision, recall and F1 per theme against hand labels, plus ARI and the unassigned share."""
-    from framescope.evaluate import evaluate_study, format_report
+    from framescope.validate.evaluate import evaluate_study, format_report
 
     result = evaluate_study(study, labels)
     typer.echo(format_report(result))
@@ -145,7 +145,7 @@ def evaluate(
 @app.command()
 def report(study: Path = typer.Argument(..., help="A study folder written by `framescope run`.")) -> None:
     """Write STUDY/report.html (self-contained, offline) and STUDY/report.md."""
-    from framescope.report import write_report
+    from framescope.report.build import write_report
 
     paths = write_report(study)
     for p in paths:

@@ -9,15 +9,15 @@ first copies it into the session folder.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import streamlit as st
 import yaml
 
+from framescope.artifacts import atomic_write_bytes
 from framescope.errors import InputError
+from framescope.themes.codebook import UNASSIGNED
 
 MAX_LABEL = 80
 
@@ -29,15 +29,12 @@ def reapply(study: Path, progress=None) -> Path:
     seeds and inputs, so discovered topic keys stay the same and every measure is recomputed
     from the edited themes. The manifest then names `<study>/codebook.yaml`, so
     `framescope run --config <study>/manifest.json` reproduces the edited study.
-    `framescope.pipeline.apply_edits(study)` is used instead when the pipeline offers one.
     """
-    from framescope import pipeline
     from framescope.artifacts import read_manifest
     from framescope.config import RunConfig
+    from framescope.engines.pipeline import run
 
     study = Path(study)
-    if callable(getattr(pipeline, "apply_edits", None)):
-        return Path(pipeline.apply_edits(study))
     try:
         cfg = RunConfig.model_validate(read_manifest(study).get("config") or {})
     except ValueError as e:
@@ -46,7 +43,7 @@ def reapply(study: Path, progress=None) -> Path:
         "out": str(study.resolve()),
         "themes": cfg.themes.model_copy(update={"codebook": str((study / "codebook.yaml").resolve())}),
     })
-    return Path(pipeline.run(cfg, progress=progress or False))
+    return Path(run(cfg, progress=progress or False))
 
 
 def read_codebook(study: Path) -> dict:
@@ -79,10 +76,8 @@ def write_edits(study: Path, edits: dict) -> Path:
         data.pop("edits", None)
     parse_codebook(data, where="the edited codebook")  # never write a codebook the CLI would refuse
     path = Path(study) / "codebook.yaml"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".codebook.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True, width=100)
-    os.replace(tmp, path)
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    atomic_write_bytes(path, text.encode("utf-8"))
     return path
 
 
@@ -103,7 +98,7 @@ def add_merge(edits: dict, source: str, into: str, themes: list[str]) -> dict:
     for t in (source, into):
         if t not in themes:
             raise InputError(f"there is no theme '{t}'")
-        if t == "unassigned":
+        if t == UNASSIGNED:
             raise InputError("unassigned sentences cannot be merged; they belong to no theme")
     return {**edits, "merge": [*edits.get("merge", []), {"from": source, "into": into}]}
 
@@ -161,7 +156,7 @@ def editor(study) -> None:
     if done:
         st.markdown("Edits so far: " + "; ".join(escape_markdown(d) for d in done))
     themes = study.themes_in_order()
-    real = [t for t in themes if t != "unassigned"]
+    real = [t for t in themes if t != UNASSIGNED]
     named = [t for t in real if bool(study.tables["themes"].set_index("theme").at[t, "named"])]
     discovered = [t for t in real if t not in named]
     tab_rename, tab_merge, tab_move = st.tabs(["Rename", "Merge two themes", "Move a topic into a named theme"])

@@ -11,7 +11,8 @@ import math
 import pandas as pd
 
 from framescope.app.display import ci, p_value, pct
-from framescope.emphasis import ALPHA
+from framescope.measures.emphasis import ALPHA
+from framescope.themes.codebook import UNASSIGNED
 
 MIN_THEME_SENTENCES = 3  # a theme with fewer body sentences in the whole corpus is not a headline
 
@@ -37,7 +38,7 @@ def concentration_findings(emphasis: pd.DataFrame, theme_label: dict, source_lab
     if emphasis.empty:
         return out
     multi = emphasis["source"].nunique() > 1
-    for theme, cell in emphasis[emphasis["theme"] != "unassigned"].groupby("theme", sort=True):
+    for theme, cell in emphasis[emphasis["theme"] != UNASSIGNED].groupby("theme", sort=True):
         if cell["n_sentences"].sum() < MIN_THEME_SENTENCES:
             continue
         bonus = 2.0 if theme in named else 0.0
@@ -67,7 +68,7 @@ def tone_finding(tone: pd.DataFrame, theme_label: dict, source_label: dict,
     """
     if tone.empty:
         return None
-    ok = tone[(tone["theme"] != "unassigned") & (tone["n_sentences"] >= 2)].dropna(subset=["mean"])
+    ok = tone[(tone["theme"] != UNASSIGNED) & (tone["n_sentences"] >= 2)].dropna(subset=["mean"])
     best = None
     for theme, cell in ok.groupby("theme", sort=True):
         if len(cell) < 2:

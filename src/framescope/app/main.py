@@ -1,6 +1,6 @@
 """The Streamlit entry: builds the navigation and the shared sidebar (which study, which sources).
 
-Each page is a short script in this folder that reads the study's cached tables. The study
+Each page is a short script in `views/` (`framescope.app.page_file`) that reads the study's cached tables. The study
 opened at start is `$FRAMESCOPE_STUDY`, else the packaged seed study. Started by
 `framescope app [STUDY_DIR]` (this file, from the installed package) or `streamlit run app.py`
 in the repository (which calls :func:`main`).

@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.colors import qualitative
 
-from framescope.figures import source_colors as source_colours  # one rule for app and report
+from framescope.report.figures import source_colors as source_colours  # one rule for app and report
+from framescope.themes.codebook import UNASSIGNED
 
 THEME_COLOURS = qualitative.T10 + qualitative.Pastel + qualitative.Light24
 UNASSIGNED_COLOUR = "#C8C8C8"
@@ -29,7 +30,7 @@ def theme_colours(themes: list[str]) -> dict[str, str]:
     """theme -> colour in the given order; `unassigned` is always light grey."""
     out, i = {}, 0
     for t in themes:
-        if t == "unassigned":
+        if t == UNASSIGNED:
             out[t] = UNASSIGNED_COLOUR
         else:
             out[t] = THEME_COLOURS[i % len(THEME_COLOURS)]

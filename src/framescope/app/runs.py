@@ -1,12 +1,11 @@
-"""Run a new study from the Corpus page: inputs and options -> `framescope.pipeline.run` -> folder.
+"""Run a new study from the Corpus page: inputs and options -> `framescope.engines.pipeline.run` -> folder.
 
-Progress is shown in an `st.status` box fed by the pipeline's `progress(stage, fraction)` callback.
-The embedding model is kept in `st.cache_resource`, so a second run in the same server process
-does not load it again (when the pipeline accepts an `embedder`).
+Progress is shown in an `st.status` box fed by the run's `progress(stage, fraction)` callback.
+The embedding model stays loaded for the life of the server process
+(`framescope.engines.study.embedder_for`), so a second run does not load it again.
 """
 from __future__ import annotations
 
-import inspect
 import time
 from pathlib import Path
 
@@ -17,14 +16,6 @@ from framescope.config import EmbedConfig, IngestConfig, MeasureConfig, RunConfi
 from framescope.errors import InputError
 
 MAX_CODEBOOK_BYTES = 256 * 1024
-
-
-@st.cache_resource(show_spinner="Loading the embedding model…", max_entries=2)
-def shared_embedder(model: str):
-    """One loaded embedding model per server process (not TF-IDF, which is fitted per corpus)."""
-    from framescope.embed import get_embedder
-
-    return get_embedder(EmbedConfig(model=model))
 
 
 def server_folder(folder: str, roots: list[Path]) -> Upload:
@@ -78,13 +69,10 @@ def run_config(inputs: list[Path], ingest: dict, codebook: Path | None, model: s
 def run_study(inputs: list[Path], ingest: dict, codebook: Path | None, model: str, seed: int,
               workdir: Path) -> Path:
     """Run the pipeline into a new folder of `workdir`, showing progress; returns the study folder."""
-    from framescope.pipeline import run
+    from framescope.engines.pipeline import run
 
     n = 1 + sum(1 for p in workdir.glob("study-*") if p.is_dir())
     cfg = run_config(inputs, ingest, codebook, model, seed, workdir / f"study-{n}")
-    kwargs = {}
-    if model != "tfidf" and "embedder" in inspect.signature(run).parameters:
-        kwargs["embedder"] = shared_embedder(model)
     t0 = time.perf_counter()
     with st.status("Running the study…", expanded=True) as status:
         bar = st.progress(0.0, text="starting")
@@ -97,7 +85,7 @@ def run_study(inputs: list[Path], ingest: dict, codebook: Path | None, model: st
                 st.write(f"• {stage}")
 
         try:
-            path = run(cfg, progress=progress, **kwargs)
+            path = run(cfg, progress=progress)
         except Exception:
             status.update(label="The run stopped", state="error", expanded=False)
             raise

@@ -7,7 +7,6 @@ a copy in this session's temporary folder.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -17,9 +16,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from framescope.artifacts import TABLES, read_manifest, read_table
+from framescope.artifacts import TABLES, read_manifest, read_table, sha256_text
 from framescope.config import SEED_ROOT
-from framescope.summary import StudySummary, study_summary
+from framescope.measures.summary import StudySummary, study_summary
+from framescope.themes.codebook import UNASSIGNED
 
 ENV_STUDY = "FRAMESCOPE_STUDY"
 SEED_STUDY = SEED_ROOT / "artifacts" / "seed"
@@ -50,7 +50,7 @@ def study_stamp(path: str | Path) -> str:
         if f.is_file():
             s = f.stat()
             parts.append(f"{f.name}:{s.st_size}:{s.st_mtime_ns}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    return sha256_text("|".join(parts))[:16]
 
 
 @st.cache_data(show_spinner="Reading the study tables…", max_entries=12)
@@ -90,7 +90,7 @@ class Study:
     manifest: dict
     all_sources: list[str]
     sources: list[str]
-    summary: StudySummary  # counts and verdicts shared with the report (framescope.summary)
+    summary: StudySummary  # counts and verdicts shared with the report (framescope.measures.summary)
     source_label: dict[str, str] = field(default_factory=dict)
     theme_label: dict[str, str] = field(default_factory=dict)
 
@@ -114,12 +114,12 @@ class Study:
         """Theme keys as the themes table orders them (named first, `unassigned` last)."""
         th = self.tables["themes"]
         keys = [str(t) for t in th["theme"]] if not th.empty else []
-        if "unassigned" in keys:
-            keys = [k for k in keys if k != "unassigned"] + ["unassigned"]
+        if UNASSIGNED in keys:
+            keys = [k for k in keys if k != UNASSIGNED] + [UNASSIGNED]
         return keys
 
     def tlabel(self, theme: str) -> str:
-        return self.theme_label.get(theme, "Unassigned" if theme == "unassigned" else theme)
+        return self.theme_label.get(theme, "Unassigned" if theme == UNASSIGNED else theme)
 
     def slabel(self, source: str) -> str:
         return self.source_label.get(source, source)

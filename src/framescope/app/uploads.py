@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from framescope.columns import column_profile
+from framescope.ingest.columns import column_profile
 from framescope.errors import InputError
 
 TABLE_TYPES = ("csv", "tsv", "jsonl")

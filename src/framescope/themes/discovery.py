@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
-from framescope.embed import _normalise
+from framescope.embed.encoders import normalise
 
 log = logging.getLogger("framescope.themes")
 MAX_ANCHORS = 2000  # map anchors kept in the saved model; other sentences are interpolated
@@ -56,7 +56,7 @@ def exact_knn(vectors: np.ndarray, k: int, block: int | None = None) -> tuple[np
     and the rest by distance, ties by index: the graph UMAP builds with pynndescent, but exact
     and the same in every process.
     """
-    X = _normalise(np.asarray(vectors, dtype=np.float32))
+    X = normalise(np.asarray(vectors, dtype=np.float32))
     n = len(X)
     k = min(k, n)
     block = block or int(np.clip(2**24 // max(n, 1), 64, 1024))
@@ -80,7 +80,7 @@ def _umap(vectors: np.ndarray, n_components: int, n_neighbors: int, seed: int) -
     """UMAP (cosine), single-threaded with a fixed seed. From UMAP_SMALL_DATA points UMAP would
     build its neighbour graph with pynndescent, whose numba functions compile again in every
     process (~12 s of CPU); up to EXACT_KNN_MAX points it is given the exact graph instead."""
-    from framescope.pipeline import enable_numba_cache
+    from framescope.numba_cache import enable_numba_cache
 
     enable_numba_cache()  # UMAP's numba functions from the disk cache, whoever fits a model
     import umap
@@ -300,7 +300,7 @@ def centroids(vectors: np.ndarray, labels: np.ndarray, n_topics: int) -> np.ndar
     out = np.zeros((n_topics, vectors.shape[1]), dtype=np.float32)
     for t in range(n_topics):
         out[t] = vectors[labels == t].mean(0)
-    return _normalise(out)
+    return normalise(out)
 
 
 def topic_floors(vectors: np.ndarray, labels: np.ndarray, cents: np.ndarray, q: float = 0.0) -> np.ndarray:

@@ -10,14 +10,13 @@ compares new sentences with. Loading reads those files directly: it never import
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from framescope.artifacts import atomic_write_bytes
 from framescope.config import ThemeConfig
 from framescope.errors import InputError
 from framescope.themes.codebook import parse_codebook
@@ -26,17 +25,6 @@ FORMAT = 2
 ARRAYS = ("prototypes_", "phrase_vectors_", "phrase_theme_", "anchor_vectors_", "anchor_xy_")
 BERTOPIC_DIR = "bertopic"
 VIEWS_DIR = "bertopic_views"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(model, path: str | Path) -> Path:
@@ -68,13 +56,13 @@ def save(model, path: str | Path) -> Path:
         save_topic_model(model.topic_model_, out / BERTOPIC_DIR, model.embedding_model_path_)
         (out / VIEWS_DIR).mkdir(exist_ok=True)
         for name, fig_json in topic_views(model.topic_model_).items():
-            _atomic_write(out / VIEWS_DIR / f"{name}.json", fig_json.encode("utf-8"))
+            atomic_write_bytes(out / VIEWS_DIR / f"{name}.json", fig_json.encode("utf-8"))
     elif getattr(model, "bertopic_folder_", None) is not None:  # a loaded model, saved again
         shutil.copytree(model.bertopic_folder_, out / BERTOPIC_DIR, dirs_exist_ok=True)
         if (model.bertopic_folder_.parent / VIEWS_DIR).is_dir():
             shutil.copytree(model.bertopic_folder_.parent / VIEWS_DIR, out / VIEWS_DIR, dirs_exist_ok=True)
-    _atomic_write(out / "theme_model.safetensors", save(arrays))
-    _atomic_write(out / "theme_model.json", json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8"))
+    atomic_write_bytes(out / "theme_model.safetensors", save(arrays))
+    atomic_write_bytes(out / "theme_model.json", json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8"))
     return out
 
 

@@ -30,7 +30,9 @@ import numpy as np
 import pandas as pd
 
 from framescope.config import ThemeConfig
-from framescope.embed import _normalise, cached_encode, embedding_texts
+from framescope.embed.cache import cached_encode
+from framescope.embed.encoders import normalise
+from framescope.embed.vectors import embedding_texts
 from framescope.errors import InputError
 from framescope.themes.codebook import UNASSIGNED, Codebook
 from framescope.themes.discovery import (
@@ -114,7 +116,7 @@ class ThemeModel:
         self.named_centroids_ = np.zeros((len(self.theme_keys_), V.shape[1]), dtype=np.float32)
         for k, key in enumerate(self.theme_keys_):
             if np.any(theme == key):
-                self.named_centroids_[k] = _normalise(V[theme == key].mean(0, keepdims=True))[0]
+                self.named_centroids_[k] = normalise(V[theme == key].mean(0, keepdims=True))[0]
 
         # 2. discovered topics among the rest
         rest = np.flatnonzero(~named)
@@ -340,7 +342,7 @@ class ThemeModel:
         theme = np.full(len(V), UNASSIGNED, dtype=object)
         score = np.full(len(V), np.nan, dtype=np.float32)
         if len(self.topic_embeddings_) and len(V):
-            sims = _normalise(V) @ _normalise(self.topic_embeddings_).T
+            sims = normalise(V) @ normalise(self.topic_embeddings_).T
             best = sims.argmax(1)
             theme = self.topic_keys_[best].astype(object)
             score = np.where(theme != UNASSIGNED, sims[np.arange(len(V)), best], np.nan).astype(np.float32)
@@ -359,7 +361,7 @@ class ThemeModel:
         if embedder is not None or not needs:
             return embedder
         from framescope.config import EmbedConfig
-        from framescope.embed import get_embedder
+        from framescope.embed.encoders import get_embedder
 
         if not self.embedder_name_ or self.embedder_name_ == "tfidf":
             raise InputError("this theme model needs its fitted embedder: transform(sentences, vectors, embedder)")
@@ -390,7 +392,7 @@ def codebook_vectors(codebook: Codebook, embedder) -> tuple[np.ndarray, np.ndarr
                 np.zeros(0, dtype=np.int32))
     protos, phrases, owner = [], [], []
     for k, t in enumerate(codebook.themes):
-        protos.append(_normalise(cached_encode(t.prototype_texts(), embedder).mean(0, keepdims=True))[0])
+        protos.append(normalise(cached_encode(t.prototype_texts(), embedder).mean(0, keepdims=True))[0])
         phrases += t.seed_phrases
         owner += [k] * len(t.seed_phrases)
     prototypes = np.stack(protos).astype(np.float32)

@@ -37,7 +37,7 @@ from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
 from bertopic.vectorizers import ClassTfidfTransformer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from framescope.embed import cached_encode
+from framescope.embed.cache import cached_encode
 from framescope.themes.discovery import DiscoveryPlan, TopicClusterer, TopicReducer, order_topics
 
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W_]+\b"  # words of 2+ characters that start with a letter

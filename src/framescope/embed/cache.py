@@ -1,0 +1,141 @@
+"""The on-disk embedding cache: vectors keyed by (model id + weights hash, sha256 of the text).
+
+Each model has a folder of ``shard-*.npz`` files (keys and float32 vectors; written by atomic
+rename, read with ``allow_pickle=False``). A call embeds only the texts not yet cached and
+writes them as one more shard; past ``_MAX_SHARDS`` shards the folder is compacted into one.
+The shards a process has read stay in its memory (re-read only when they change on disk), so
+the several cache look-ups of a run, and the runs of the app, do not read the folder again.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from framescope.artifacts import atomic_file, sha256_text
+
+log = logging.getLogger("framescope.embed")
+_MAX_SHARDS = 16  # cache shards per model before they are compacted into one
+
+
+class Encoder(Protocol):
+    """What the cache needs of an embedder (``framescope.embed.encoders.Embedder`` has it all)."""
+
+    model_id: str
+    weights_sha256: str | None
+    cacheable: bool
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FRAMESCOPE_CACHE_DIR") or Path.home() / ".cache" / "framescope")
+
+
+def _model_cache(embedder: Encoder) -> Path:
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in embedder.model_id)[-60:]
+    tag = getattr(embedder, "cache_tag", "")  # how the vectors were made, e.g. "pad16"
+    name = f"{slug}-{(embedder.weights_sha256 or 'none')[:16]}" + (f"-{tag}" if tag else "")
+    return cache_dir() / "embeddings" / name
+
+
+# The shards of the last cache folder read, kept for the life of the process: folder ->
+# ({shard path: (mtime_ns, size)}, {text key: vector}). A later call reads only the shards
+# that appeared since (another run or process added them); if one it had read changed or
+# vanished (compacted by another process), it reads the folder again.
+_LOADED: dict[Path, tuple[dict[Path, tuple[int, int]], dict[bytes, np.ndarray]]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _read_shards(folder: Path) -> tuple[list[Path], dict[bytes, np.ndarray]]:
+    """The folder's shards and every cached vector in them (read from disk only once per
+    process: see ``_LOADED``). The returned dict is the process's own; callers may add to it."""
+    shards = sorted(folder.glob("shard-*.npz"))
+    stamps = {s: _stamp(s) for s in shards}
+    seen, found = _LOADED.get(folder, ({}, {}))
+    if any(stamps.get(s) != st for s, st in seen.items()):
+        seen, found = {}, {}
+    seen = dict(seen)
+    for shard in shards:
+        if shard in seen or stamps[shard] is None:
+            continue
+        try:
+            with np.load(shard, allow_pickle=False) as z:
+                keys, vecs = z["keys"], z["vectors"]
+        except Exception:  # a damaged shard is ignored and its sentences re-embedded
+            log.warning("ignoring unreadable embedding cache shard %s", shard)
+            continue
+        found.update(zip(keys.tolist(), vecs))
+        seen[shard] = stamps[shard]
+    _LOADED.clear()  # one model's vectors in memory at a time
+    _LOADED[folder] = (seen, found)
+    return shards, found
+
+
+def _remember_shards(folder: Path, written: list[Path], removed: list[Path]) -> None:
+    """Record shards this process wrote (their vectors are already in ``_LOADED``)."""
+    if folder in _LOADED:
+        seen = _LOADED[folder][0]
+        for s in removed:
+            seen.pop(s, None)
+        for s in written:
+            if (st := _stamp(s)) is not None:
+                seen[s] = st
+
+
+def _write_shard(folder: Path, keys: list[bytes], vecs: np.ndarray) -> Path:
+    arr = np.array(keys, dtype="S64")
+    target = folder / f"shard-{hashlib.sha256(arr.tobytes()).hexdigest()[:20]}.npz"
+    with atomic_file(target) as f:  # its temporary name starts with a dot: never read as a shard
+        np.savez(f, keys=arr, vectors=np.asarray(vecs, dtype=np.float32))
+    return target
+
+
+def cached_encode(texts: list[str], embedder: Encoder, use_cache: bool = True) -> np.ndarray:
+    """Embed ``texts`` through the on-disk cache keyed by (model id + weights hash, text sha256).
+
+    Only texts not yet in the cache are sent to the model (so a model whose texts are all
+    cached is never loaded); the new vectors are written as one more ``.npz`` shard (atomic
+    rename, loaded with ``allow_pickle=False``). Shards already read by this process are kept
+    in memory and not read again.
+    """
+    texts = [str(t) for t in texts]
+    if not use_cache or not embedder.cacheable:
+        return embedder.encode(texts)
+    if not texts:
+        return np.zeros((0, getattr(embedder, "dim", 0)), dtype=np.float32)
+    folder = _model_cache(embedder)
+    keys = [sha256_text(t).encode() for t in texts]
+    with _LOADED_LOCK:
+        shards, found = _read_shards(folder)
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
+        if missing:
+            new = embedder.encode([t for _, t in missing])
+            found.update(zip([k for k, _ in missing], new))
+            try:
+                written = [_write_shard(folder, [k for k, _ in missing], new)]
+                removed: list[Path] = []
+                if len(shards) + 1 > _MAX_SHARDS:
+                    allk = sorted(found)
+                    written.append(_write_shard(folder, allk, np.stack([found[k] for k in allk])))
+                    removed = shards + [w for w in written[:1] if w != written[1]]
+                    for s in removed:
+                        s.unlink(missing_ok=True)
+                    written = written[1:]
+                _remember_shards(folder, written, removed)
+            except OSError as e:
+                log.warning("embedding cache not written (%s)", e)
+        return np.stack([found[k] for k in keys]).astype(np.float32)

@@ -1,0 +1,275 @@
+"""The dask executor (``--engine dask``): the stage sequence's partition work on a dask.distributed cluster.
+
+The stage sequence (``engines.pipeline.run_stages``) cuts the corpus into partitions of whole
+documents (``stages.corpus_partitions``); this executor writes them as Parquet files, and every
+step whose cost grows with the corpus runs on the workers, one task per partition
+(``Client.map``):
+
+1. ``segment``: sentences of the partition's documents (ingest), then ``embed_partition``: their
+   in-context vectors (the embedding cache is the worker's own ``FRAMESCOPE_CACHE_DIR``);
+2. the theme model is fitted once, on the client, on the sample of whole documents that
+   ``stages.fit_sample_documents`` draws (``themes.fit_sample``), gathered from the workers
+   (``sample_rows``);
+3. ``assign_and_measure``: every sentence of the partition gets the fit's own theme (sample
+   sentences) or the fitted model's (the rest), then tone, frame scores and voice; the rows are
+   written beside the partition and the task returns only the partition's partials of the
+   study's measures (``framing.measure_partials``: counts per cluster, cell, frame, term and
+   speaker; tone sums per cluster; vector sums per cell);
+4. ``candidates``: exemplar and contrast-pair candidates of the partition, given the centroids
+   combined on the client (capped per cell and per theme × source pair, no text);
+5. ``sentence_texts``: the texts of the chosen contrast pairs.
+
+The client (the stage sequence) combines the partials into the tables (``framing.measure_tables``,
+``framing.settle_candidates``) and writes the study, streaming ``sentences.parquet`` from the
+partition files one at a time (``write.write_study``). It never holds the sentence rows or
+their vectors, except the fit sample.
+
+Why the result equals the local engine's, bit for bit (on one machine): both engines run the same functions
+(``stages.theme_and_measure``, the partials and their combination) on the same partitions, so
+every embedding batch and matrix product sees the same rows; segmentation, sentence ids, context
+mixing, acronyms and voices depend on nothing outside a sentence's own document, and no document
+is split; the fit sees the same sample; the model reaches the workers through its safetensors +
+JSON files, which hold its arrays exactly; resampling clusters (paragraphs or documents) never
+straddle two partitions, so the bootstrap and the permutation test draw from the same
+per-cluster counts with the same seeds; and the float sums that are combined (the tone SD, the
+centroids) are added in partition order by both. One caveat, for MiniLM on an empty embedding
+cache: a sentence text that also occurs in an earlier partition is read from the cache by the
+local engine (which runs the partitions in turn) but embedded again on the cluster (where they
+run at once), so that partition's batches differ, and MiniLM's output depends in the 7th decimal
+on a batch's padded length. With a warm cache, or with wordllama, the two engines agree exactly.
+``tfidf`` learns from the whole corpus and is refused.
+
+``--scheduler tcp://host:8786`` connects to a running cluster; without it a ``LocalCluster``
+(one single-threaded worker process per core, on 127.0.0.1) is started and closed. Partition
+files go to ``FRAMESCOPE_DASK_DIR`` (a folder every worker can read and write) or, by default,
+a temporary folder beside the study, removed at the end.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from framescope.artifacts import stored
+from framescope.config import EmbedConfig, MeasureConfig, RunConfig
+from framescope.engines.stages import body_per_document, fitted_rows, theme_and_measure
+from framescope.engines.study import StudyRun, embedder_for, resolve_out
+from framescope.errors import InputError
+
+log = logging.getLogger("framescope.engines.distributed")
+_MODELS: dict[str, object] = {}  # per worker process
+
+
+# --------------------------------------------------------------------------- worker side
+
+def _embedder(embed: dict):
+    return embedder_for(EmbedConfig.model_validate(embed))
+
+
+def _model(folder: str):
+    from framescope.themes import ThemeModel
+
+    if folder not in _MODELS:
+        _MODELS.clear()
+        _MODELS[folder] = ThemeModel.load(folder)
+    return _MODELS[folder]
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        raise InputError(f"partition file {path} is not visible on worker {socket.gethostname()}: set "
+                         "FRAMESCOPE_DASK_DIR to a folder that the client and every worker can read and write")
+    return path
+
+
+def segment(work: str, part: int) -> pd.Series:
+    """Sentences of one partition, written beside it; returns body sentences per document."""
+    from framescope.ingest.segment import sentence_table
+
+    w = Path(work)
+    sentences = sentence_table(pd.read_parquet(_need(w / f"documents-{part:05d}.parquet")))
+    sentences.to_parquet(w / f"sentences-{part:05d}.parquet", index=False)
+    return body_per_document(sentences)
+
+
+def embed_partition(work: str, part: int, embed: dict) -> None:
+    """In-context vectors of one partition's sentences, written beside them."""
+    from framescope.embed.vectors import sentence_vectors
+
+    w = Path(work)
+    sentences = pd.read_parquet(w / f"sentences-{part:05d}.parquet")
+    vectors = sentence_vectors(sentences, _embedder(embed), EmbedConfig.model_validate(embed))
+    np.save(w / f"vectors-{part:05d}.npy", vectors, allow_pickle=False)
+
+
+def sample_rows(work: str, part: int, doc_ids: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The partition's sentences of the sample documents, with their vectors."""
+    w = Path(work)
+    sentences = pd.read_parquet(w / f"sentences-{part:05d}.parquet")
+    vectors = np.load(w / f"vectors-{part:05d}.npy", allow_pickle=False)
+    keep = sentences["doc_id"].isin(doc_ids).to_numpy()
+    return sentences[keep].reset_index(drop=True), vectors[keep]
+
+
+def assign_and_measure(work: str, part: int, fitted: pd.DataFrame, model_dir: str, doc_ids: list[str],
+                       embed: dict, frames, measures: dict) -> dict:
+    """Themes, tone, frame scores and voices of one partition's sentences, written beside it;
+    returns the partition's partials of the study's measures (``framing.measure_partials``)."""
+    from framescope.measures.framing import measure_partials
+
+    w = Path(work)
+    sentences = pd.read_parquet(w / f"sentences-{part:05d}.parquet")
+    vectors = np.load(w / f"vectors-{part:05d}.npy", allow_pickle=False)
+    out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames)
+    stored(out).to_parquet(w / f"measured-{part:05d}.parquet", index=False)  # as the study stores it
+    return measure_partials(out, vectors, MeasureConfig.model_validate(measures))
+
+
+_MEASURED = ["sentence_id", "doc_id", "source", "paragraph", "text", "is_body", "theme", "also_themes", "tone"]
+
+
+class Partitions:
+    """The measured partitions of a work folder, read one at a time: ``parts[q]`` is
+    ``(sentences, vectors)`` of partition q (only the columns the candidates need; the vectors
+    memory-mapped)."""
+
+    def __init__(self, work: str, n: int):
+        self.work, self.n = Path(work), n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, q: int) -> tuple[pd.DataFrame, np.ndarray]:
+        sentences = pd.read_parquet(self.work / f"measured-{q:05d}.parquet", columns=_MEASURED)
+        return sentences, np.load(self.work / f"vectors-{q:05d}.npy", mmap_mode="r", allow_pickle=False)
+
+
+def candidates(work: str, part: int, n_parts: int, measures: dict, centroids: dict, limit: int) -> dict:
+    """Exemplar and contrast-pair candidates of one partition (``framing.candidate_partials``)."""
+    from framescope.measures.framing import candidate_partials
+
+    parts = Partitions(work, n_parts)
+    sentences, vectors = parts[part]
+    return candidate_partials(sentences, np.asarray(vectors), MeasureConfig.model_validate(measures), centroids,
+                              parts, limit)
+
+
+def sentence_texts(work: str, part: int, ids: list[str]) -> pd.DataFrame:
+    """``sentence_id, text`` of the given sentences of one partition."""
+    df = pd.read_parquet(Path(work) / f"measured-{part:05d}.parquet", columns=["sentence_id", "text"])
+    return df[df["sentence_id"].isin(ids)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- client side
+
+def _client(cfg: RunConfig):
+    """(client, cluster or None): connect to ``cfg.scheduler``, else start a loopback LocalCluster."""
+    from dask.distributed import Client, LocalCluster
+
+    if cfg.scheduler:
+        try:
+            return Client(cfg.scheduler, timeout="10s"), None
+        except (OSError, TimeoutError) as e:
+            raise InputError(f"cannot reach the dask scheduler at {cfg.scheduler}: {e}") from None
+    n = max(1, min(os.cpu_count() or 1, 8))
+    quiet = "DASK_LOGGING__DISTRIBUTED" not in os.environ
+    if quiet:  # the worker processes read their log level from the environment they inherit
+        os.environ["DASK_LOGGING__DISTRIBUTED"] = "error"
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, silence_logs=logging.ERROR)
+    finally:
+        if quiet:
+            del os.environ["DASK_LOGGING__DISTRIBUTED"]
+    return Client(cluster), cluster
+
+
+class DaskExecutor:
+    """The executor steps of the stage sequence, one dask task per partition. Used as a context
+    manager: the cluster (or the connection to ``cfg.scheduler``) starts with the first step and
+    closes, with the partition files, at the end."""
+
+    def __init__(self, cfg: RunConfig, verbose: bool = False):
+        if cfg.embed.model.strip() == "tfidf":
+            raise InputError("the tfidf embedder learns from the whole corpus, so it cannot run per partition; "
+                             "use --embedder minilm or wordllama with --engine dask")
+        self.cfg, self.verbose = cfg, verbose
+        self.client = self.cluster = None
+        self.n_workers = 0
+        self.embed_cfg = cfg.embed.model_dump(mode="json")
+        self.measures = cfg.measures.model_dump(mode="json")
+
+    def __enter__(self) -> DaskExecutor:
+        out = resolve_out(self.cfg.out)
+        given = os.environ.get("FRAMESCOPE_DASK_DIR")
+        if given:
+            Path(given).mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.work = Path(tempfile.mkdtemp(dir=given or out.parent, prefix=f".{out.name}.staging-dask-"))
+        import distributed  # noqa: F401  (configures its loggers on import: set their level after)
+
+        self.dlog = logging.getLogger("distributed")
+        self.dlog_level = self.dlog.level
+        self.dlog.setLevel(logging.WARNING if self.verbose else logging.ERROR)  # its INFO chatter is not ours
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.dlog.setLevel(self.dlog_level)
+        if not os.environ.get("FRAMESCOPE_KEEP_PARTITIONS"):
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def _map(self, fn, *per_part, same=()) -> list:
+        """``fn(work, part, *per_part[i], *same)`` for every partition, gathered in partition order."""
+        parts = self.parts
+        args = [[str(self.work)] * len(parts), parts, *per_part, *([a] * len(parts) for a in same)]
+        return self.client.gather(self.client.map(fn, *args, pure=False))
+
+    def segment(self, documents: pd.DataFrame, bounds: list[tuple[int, int]]) -> list[pd.Series]:
+        self.client, self.cluster = _client(self.cfg)
+        self.n_workers = max(1, len(self.client.scheduler_info()["workers"]))
+        for i, (a, b) in enumerate(bounds):
+            documents.iloc[a:b].to_parquet(self.work / f"documents-{i:05d}.parquet", index=False)
+        self.documents, self.bounds, self.parts = documents, bounds, list(range(len(bounds)))
+        return self._map(segment)
+
+    def embed(self, study: StudyRun) -> None:
+        self._map(embed_partition, same=(self.embed_cfg,))
+
+    def sample(self, doc_ids: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+        holders = [i for i, (a, b) in enumerate(self.bounds)
+                   if self.documents["doc_id"].iloc[a:b].isin(doc_ids).any()]
+        got = self.client.gather(self.client.map(sample_rows, [str(self.work)] * len(holders), holders,
+                                                 [doc_ids] * len(holders), pure=False))
+        return pd.concat([s for s, _ in got], ignore_index=True), np.concatenate([v for _, v in got])
+
+    def measure(self, study: StudyRun, model, sample: pd.DataFrame, sample_docs: list[str]) -> list[dict]:
+        model.save(self.work / "model")  # the workers load it from its safetensors + JSON files
+        by_part = [fitted_rows(model, sample, self.documents["doc_id"].iloc[a:b]) for a, b in self.bounds]
+        return self._map(assign_and_measure, by_part,
+                         same=(str(self.work / "model"), sample_docs, self.embed_cfg, study.frames, self.measures))
+
+    def candidates(self, study: StudyRun, centroids: dict, limit: int) -> list[dict]:
+        return self._map(candidates, same=(len(self.parts), self.measures, centroids, limit))
+
+    def texts(self, ids: list[str]) -> pd.Series:
+        from framescope.measures.framing import stack
+
+        found = stack(self._map(sentence_texts, same=(ids,)))
+        return pd.Series(found["text"].to_numpy(dtype=object), index=found["sentence_id"].to_numpy())
+
+    def sentence_parts(self) -> list:
+        return [self.work / f"measured-{i:05d}.parquet" for i in self.parts]
+
+    @property
+    def info(self) -> dict:
+        return {"scheduler": self.client.scheduler.address, "workers": self.n_workers, "partitions": len(self.parts)}

@@ -1,0 +1,155 @@
+"""The stage functions both executors run, in the order the stage sequence calls them
+(:func:`framescope.engines.pipeline.run_stages`).
+
+Partitions: runs of whole documents (:func:`corpus_partitions`) that depend on the corpus
+alone, so both executors give every embedding batch and matrix product the same rows. Themes:
+the model is fitted on a sample of whole documents (:func:`fit_sample_documents`,
+:func:`fit_themes`); every other sentence gets the fitted model's theme
+(:func:`assign_themes`), partition by partition (:func:`theme_and_measure`, which also scores
+tone, frames and voice, :func:`sentence_measures`). :func:`themes_for_corpus` counts the
+themes over the whole corpus.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from framescope.config import RunConfig
+from framescope.numba_cache import enable_numba_cache
+from framescope.themes.codebook import UNASSIGNED
+
+PARTITION_CHARS = 2_000_000  # ~13k sentences of news prose per partition
+
+
+def partition_bounds(n_chars: np.ndarray, n_parts: int) -> list[tuple[int, int]]:
+    """Contiguous document ranges [a, b) of about equal text length, none empty."""
+    n = len(n_chars)
+    if n == 0:
+        return []
+    n_parts = max(1, min(n_parts, n))
+    cum = np.cumsum(np.asarray(n_chars, dtype=float))
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n_parts) / n_parts, side="right")
+    edges = sorted({0, *np.clip(cuts, 1, n - 1).tolist(), n})
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def corpus_partitions(documents: pd.DataFrame) -> list[tuple[int, int]]:
+    """The corpus's partitions: runs of whole documents of about ``PARTITION_CHARS`` characters
+    (``FRAMESCOPE_PARTITION_CHARS`` overrides it). They depend on the corpus alone, not on the
+    engine or the number of workers, so every matrix product sees the same rows in both engines."""
+    size = int(os.environ.get("FRAMESCOPE_PARTITION_CHARS") or PARTITION_CHARS)
+    total = int(documents["n_chars"].sum()) if len(documents) else 0
+    return partition_bounds(documents["n_chars"].to_numpy(), max(1, -(-total // max(1, size))))
+
+
+def body_per_document(sentences: pd.DataFrame) -> pd.Series:
+    """Body sentences per ``doc_id`` (documents without any keep a 0)."""
+    body = sentences["is_body"].to_numpy(bool)
+    return pd.Series(body).groupby(sentences["doc_id"].to_numpy()).sum().astype("int64")
+
+
+def partition_rows(sentences: pd.DataFrame, documents: pd.DataFrame) -> list[np.ndarray]:
+    """Row numbers of ``sentences`` in each corpus partition (:func:`corpus_partitions`)."""
+    if documents is not None and len(documents) and "n_chars" not in documents.columns:
+        documents = documents.assign(n_chars=documents["text"].fillna("").astype(str).str.len())
+    bounds = corpus_partitions(documents) if documents is not None and len(documents) else []
+    if len(bounds) < 2:
+        return [np.arange(len(sentences))]
+    part = np.repeat(np.arange(len(bounds)), [b - a for a, b in bounds])
+    doc_part = pd.Series(part, index=documents["doc_id"].astype(str).to_numpy())
+    doc_part = doc_part[~doc_part.index.duplicated()]
+    where = sentences["doc_id"].astype(str).map(doc_part).fillna(len(bounds) - 1).to_numpy(int)
+    return [np.flatnonzero(where == i) for i in range(len(bounds))]
+
+
+def fit_sample_documents(doc_body: pd.Series, n: int | None, seed: int) -> list[str]:
+    """The documents the theme model is fitted on: all of them when their body sentences number
+    at most ``n`` (or ``n`` is None), else whole documents in a seeded random order until they
+    hold at least ``n`` body sentences. ``doc_body`` is body sentences per ``doc_id``.
+
+    Whole documents keep each sentence's context (neighbours, acronyms) as in the full run.
+    Both engines call this on the same counts, so they fit on the same sentences.
+    """
+    doc_body = doc_body.sort_index()
+    if n is None or int(doc_body.sum()) <= n:
+        return list(doc_body.index)
+    order = np.random.default_rng(seed).permutation(len(doc_body))
+    cum = np.cumsum(doc_body.to_numpy()[order])
+    k = int(np.searchsorted(cum, n)) + 1
+    return sorted(doc_body.index[order[:k]])
+
+
+def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder):
+    """Fit the theme model on the sample's sentences (with their vectors); return the model."""
+    from framescope.themes import ThemeModel
+
+    enable_numba_cache()
+    return ThemeModel(cfg.themes).fit(sample.reset_index(drop=True), vectors, codebook, embedder)
+
+
+def assign_themes(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
+                  in_sample: np.ndarray, embedder) -> pd.DataFrame:
+    """``sentence_id, theme, theme_score, x, y, also_themes`` for ``sentences``: the fit's own assignment
+    (``fitted``, rows of ``model.assign_``) for sentences of the sample, the fitted model's
+    ``transform`` for the rest (row by row, so any split of the rows into partitions gives the
+    same answer)."""
+    parts = []
+    if in_sample.any():
+        ids = sentences["sentence_id"].to_numpy()[in_sample]
+        parts.append(fitted.set_index("sentence_id").loc[ids].reset_index())
+    if (~in_sample).any():
+        rest = sentences[~in_sample]
+        parts.append(model.transform(rest, vectors[~in_sample], embedder))
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    order = pd.Series(np.arange(len(sentences)), index=sentences["sentence_id"].to_numpy())
+    return out.iloc[np.argsort(order.loc[out["sentence_id"]].to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def fitted_rows(model, sample: pd.DataFrame, doc_ids) -> pd.DataFrame:
+    """The fit's own assignment rows for the sample sentences of the given documents."""
+    return model.assign_[sample["doc_id"].isin(list(doc_ids)).to_numpy()].reset_index(drop=True)
+
+
+def theme_and_measure(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
+                      sample_docs: list[str], embedder, frames) -> pd.DataFrame:
+    """One partition's sentences with their theme (see :func:`assign_themes`), tone, frames, voice."""
+    in_sample = sentences["doc_id"].isin(sample_docs).to_numpy()
+    assign = assign_themes(model, fitted, sentences, vectors, in_sample, embedder)
+    sentences = sentences.merge(assign, on="sentence_id", how="left", validate="one_to_one")
+    return sentence_measures(sentences, vectors, embedder, frames)
+
+
+def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, frames) -> pd.DataFrame:
+    """Tone, frame scores and voice of each sentence (row- or document-local, so partitionable)."""
+    from framescope.measures.frames import frame_scores
+    from framescope.measures.tone import tone_scores
+    from framescope.measures.voices import voices
+
+    sentences = sentences.copy()
+    sentences["tone"] = tone_scores(sentences)
+    scores = frame_scores(sentences, vectors, embedder, frames)
+    sentences = pd.concat([sentences, scores.set_index(sentences.index)], axis=1)
+    sentences["voice"] = voices(sentences)
+    return sentences
+
+
+def themes_for_corpus(model, assigned: pd.Series | None, n_sample: int, n_all: int,
+                      counts: pd.Series | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The fitted themes table with ``n_sentences`` counted over the whole corpus (the body
+    sentences' themes ``assigned``, or their ``counts`` per theme), and the run notes (the
+    fit's own, plus one saying the model was fitted on a sample)."""
+    themes = model.themes_.copy()
+    if counts is None:
+        counts = assigned.dropna().astype(str).value_counts()
+    if counts.get(UNASSIGNED, 0) and UNASSIGNED not in set(themes["theme"]):
+        themes = pd.concat([themes, pd.DataFrame([{
+            "theme": UNASSIGNED, "label": "Unassigned", "keywords": [], "n_sentences": 0, "named": False,
+            "description": "Body sentences that fit no named theme and no discovered topic."}])], ignore_index=True)
+    themes["n_sentences"] = themes["theme"].map(counts).fillna(0).astype("int64")
+    notes = list(getattr(model, "notes_", []))
+    if n_sample < n_all:
+        notes.append(f"the theme model was fitted on {n_sample:,} of {n_all:,} body sentences (whole documents "
+                     "drawn at random, themes.fit_sample); the rest were assigned by the fitted model")
+    return themes, notes

@@ -1,0 +1,98 @@
+"""The last stage: one study folder, written atomically (tables, sentences, model, codebook, manifest)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from framescope.artifacts import (
+    package_versions, sha256_file, sha256_text, staging_dir, stored, write_json, write_table,
+)
+from framescope.engines.study import StudyRun
+
+
+@dataclass
+class StudyResult:
+    """What a run writes: the documents, the sentences (as partitions: DataFrames, or Parquet
+    files already at their stored precision), the themes, the other tables by name, the fitted
+    theme model, the run notes and the sentence counts (``sentences``, ``body_sentences``)."""
+
+    documents: pd.DataFrame
+    sentence_parts: list
+    themes: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    model: object
+    notes: list[str]
+    counts: dict[str, int]
+
+
+def input_hashes(paths: list[Path]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in paths:
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            out[str(f)] = sha256_file(f)
+    return out
+
+
+def write_sentence_parts(parts: list, path: Path) -> None:
+    """Write the sentences table from its partitions in order (DataFrames, or Parquet files already
+    at their stored precision), one partition in memory at a time; column types are unified across
+    partitions (a column that is empty in one partition takes its type from the others)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(parts) == 1 and isinstance(parts[0], pd.DataFrame):
+        stored(parts[0]).to_parquet(path, index=False)
+        return
+
+    def table(p):  # partition files are written at their stored precision by the workers
+        return pq.read_table(p) if isinstance(p, (str, Path)) else pa.Table.from_pandas(stored(p), preserve_index=False)
+
+    schemas = [pq.read_schema(p) if isinstance(p, (str, Path)) else table(p).schema for p in parts]
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    with pq.ParquetWriter(path, schema) as writer:
+        for p in parts:
+            writer.write_table(table(p).select(schema.names).cast(schema))
+
+
+def manifest(study: StudyRun, result: StudyResult) -> dict:
+    """The run record: config, codebook, input hashes, model, seeds, versions, timings, counts."""
+    cfg, codebook_path, frames = study.cfg, study.codebook_path, study.frames
+    return {
+        "framescope_study": 1,
+        "config": cfg.model_dump(mode="json"),
+        "codebook": yaml.safe_load(codebook_path.read_text(encoding="utf-8")) if codebook_path else None,
+        "codebook_sha256": sha256_file(codebook_path) if codebook_path else None,
+        "frames_sha256": sha256_text(yaml.safe_dump(frames.model_dump(), sort_keys=True)) if hasattr(frames, "model_dump") else None,
+        "inputs": input_hashes(study.inputs),
+        "embedding": {"model": study.embedder.model_id, "weights_sha256": study.embedder.weights_sha256},
+        "seeds": {"themes": cfg.themes.seed, "measures": cfg.measures.seed},
+        "versions": package_versions(),
+        "started_at": study.started,
+        "timings": study.timings,
+        "engine": {"name": cfg.engine, **study.engine_info},
+        "counts": {"documents": len(result.documents), "sentences": result.counts["sentences"],
+                   "body_sentences": result.counts["body_sentences"],
+                   "sources": int(result.documents["source"].nunique()), "themes": len(result.themes)},
+        "notes": result.notes,
+    }
+
+
+def write_study(study: StudyRun, result: StudyResult) -> Path:
+    """Write the study folder atomically: the tables, the sentences (:func:`write_sentence_parts`),
+    the model, the codebook and the manifest."""
+    out = study.out
+    with study.stage("write"):
+        with staging_dir(out) as tmp:
+            write_sentence_parts(result.sentence_parts, tmp / "sentences.parquet")
+            for name, df in {"documents": result.documents, "themes": result.themes, **result.tables}.items():
+                write_table(df, tmp / f"{name}.parquet")
+            result.model.save(tmp / "model")
+            if study.codebook_path:
+                (tmp / "codebook.yaml").write_text(study.codebook_path.read_text(encoding="utf-8"), encoding="utf-8")
+            write_json(manifest(study, result), tmp / "manifest.json")
+    study.progress("done", 1.0)
+    return out

@@ -1,0 +1,293 @@
+"""Exemplars and contrast pairs: sentences that let a reader check the numbers by reading.
+
+- Exemplars: within each theme × source cell, the sentences closest (cosine) to the cell's
+  centroid, the mean of its L2-normalised vectors; ``score`` is that cosine.
+- Contrast pairs: within each theme and for each pair of sources with sentences in it, the
+  most similar cross-source sentence pairs, picked greedily by cosine so that no sentence
+  appears in two pairs of the same source pair. Pairs of identical text (syndicated copies)
+  are skipped: they show no difference in framing. Themes found in one source have none, and
+  neither do ``unassigned`` sentences (they share no subject). ``similarity`` is shown so that
+  weak pairs can be read as such; no floor is imposed because its scale depends on the model.
+
+Both take ``vectors`` row-aligned with ``sentences`` (the run's sentence vectors). Each is also
+split into per-partition candidates and their merge (``centroid_sums`` -> ``combine_centroids``
+-> ``exemplar_candidates`` -> ``exemplars_from_candidates``; ``contrast_candidates`` ->
+``contrasts_from_candidates``), which is how both engines compute a study: see the dask section
+of docs/performance.md for why the merge gives the whole-table answer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from framescope.measures.bootstrap import measured_sentences, theme_order
+from framescope.config import MeasureConfig
+from framescope.errors import InputError
+from framescope.themes.codebook import UNASSIGNED
+
+EXEMPLAR_COLUMNS = ["theme", "source", "rank", "sentence_id", "text", "score", "tone"]
+CONTRAST_COLUMNS = ["theme", "source_a", "source_b", "sentence_id_a", "sentence_id_b", "text_a", "text_b",
+                    "similarity", "tone_a", "tone_b"]
+_BLOCK = 1024  # rows of the similarity matrix held in memory at once
+
+
+def _aligned(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> tuple[pd.DataFrame, np.ndarray]:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(sentences):
+        raise InputError(f"{len(vectors)} sentence vectors for {len(sentences)} sentences: they must be row-aligned")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = vectors / np.where(norms > 0, norms, 1.0)
+    df = sentences.reset_index(drop=True).assign(_row=np.arange(len(sentences)))
+    body = measured_sentences(df, cfg.include_non_body, ("source", "theme", "sentence_id", "text"))
+    if "tone" not in body.columns:
+        from framescope.measures.tone import tone_scores
+
+        body = body.assign(tone=tone_scores(body))
+    return body.sort_values("sentence_id", kind="stable"), vectors
+
+
+_FLOAT = {"score", "tone", "similarity", "tone_a", "tone_b"}
+_CELL = ["theme", "source"]
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c in _FLOAT else "int64" if c == "rank" else "object")
+                         for c in columns})
+
+
+def _cells(body: pd.DataFrame, skip_unassigned: bool = False):
+    """(theme, source, rows of the cell in sentence-id order) in a stable order."""
+    for (theme, source), cell in body.groupby(["theme", "source"], sort=True):
+        if not (skip_unassigned and theme == UNASSIGNED):
+            yield theme, source, cell
+
+
+# --------------------------------------------------------------------------- exemplars
+
+def centroid_sums(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per theme × source: the number of sentences (``n``) and the float32 sum of their unit
+    vectors (rows of the returned matrix), summed in sentence-id order."""
+    body, vectors = _aligned(sentences, vectors, cfg)
+    keys, sums = [], []
+    for theme, source, cell in _cells(body):
+        v = vectors[cell["_row"].to_numpy()]
+        keys.append((theme, source, len(v)))
+        sums.append(v.sum(axis=0))
+    dim = vectors.shape[1] if vectors.ndim == 2 else 0
+    return (pd.DataFrame(keys, columns=[*_CELL, "n"]),
+            np.stack(sums) if sums else np.zeros((0, dim), dtype=np.float32))
+
+
+def combine_centroids(parts: list[tuple[pd.DataFrame, np.ndarray]]) -> dict[tuple[str, str], np.ndarray]:
+    """Centroid (mean unit vector, float32) of each theme × source from :func:`centroid_sums` of
+    the partitions, added in the order given (both engines give the partitions in corpus order)."""
+    total: dict[tuple[str, str], list] = {}
+    for keys, sums in parts:
+        for (theme, source, n), s in zip(keys.itertuples(index=False), sums):
+            if (theme, source) in total:
+                acc = total[(theme, source)]
+                acc[0], acc[1] = acc[0] + s, acc[1] + int(n)
+            else:
+                total[(theme, source)] = [s.copy(), int(n)]
+    return {k: s / n for k, (s, n) in total.items()}
+
+
+def _order(score: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    return np.lexsort((ids, -np.round(score, 6)))
+
+
+def exemplar_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig,
+                        centroids: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+    """The ``cfg.n_exemplars`` sentences of each cell closest to its centroid, among these
+    sentences: the cell's exemplars are among the candidates of its partitions."""
+    body, vectors = _aligned(sentences, vectors, cfg)
+    parts = []
+    for theme, source, cell in _cells(body):
+        v = vectors[cell["_row"].to_numpy()]
+        centroid = centroids[(theme, source)]
+        norm = np.linalg.norm(centroid)
+        score = v @ (centroid / norm) if norm > 0 else np.zeros(len(v), dtype=np.float32)
+        top = _order(score, cell["sentence_id"].to_numpy())[:cfg.n_exemplars]
+        parts.append(pd.DataFrame({"theme": theme, "source": source,
+                                   "sentence_id": cell["sentence_id"].to_numpy()[top],
+                                   "text": cell["text"].to_numpy()[top], "score": score[top],
+                                   "tone": cell["tone"].to_numpy(float)[top]}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def exemplars_from_candidates(candidates: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
+    """The exemplars table from :func:`exemplar_candidates` of the partitions, stacked."""
+    if candidates.empty:
+        return _empty(EXEMPLAR_COLUMNS)
+    rows = []
+    by_cell = dict(list(candidates.groupby(_CELL, sort=False)))
+    for theme in theme_order(candidates["theme"].unique()):
+        for source in sorted(candidates.loc[candidates["theme"] == theme, "source"].unique()):
+            cell = by_cell[(theme, source)]
+            score = cell["score"].to_numpy()
+            order = _order(score, cell["sentence_id"].to_numpy())[:cfg.n_exemplars]
+            for rank, i in enumerate(order, start=1):
+                r = cell.iloc[i]
+                rows.append((theme, source, rank, r["sentence_id"], r["text"], float(score[i]), float(r["tone"])))
+    if not rows:
+        return _empty(EXEMPLAR_COLUMNS)
+    return pd.DataFrame(rows, columns=EXEMPLAR_COLUMNS)
+
+
+def exemplars_table(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> pd.DataFrame:
+    """The ``cfg.n_exemplars`` sentences closest to each theme × source centroid."""
+    centroids = combine_centroids([centroid_sums(sentences, vectors, cfg)])
+    return exemplars_from_candidates(exemplar_candidates(sentences, vectors, cfg, centroids), cfg)
+
+
+# --------------------------------------------------------------------------- contrast pairs
+
+def _top_columns(block: np.ndarray, keep: int) -> np.ndarray:
+    if keep >= block.shape[1]:
+        return np.broadcast_to(np.arange(block.shape[1]), block.shape)
+    return np.argpartition(-block, keep - 1, axis=1)[:, :keep]
+
+
+class _RowBest:
+    """For each sentence of source a in a theme: its ``keep`` most similar sentences of source b
+    seen so far (similarity, and the id and tone of the b sentence); identical texts
+    (syndicated copies) are never kept, empty places hold -inf."""
+
+    def __init__(self, n_a: int, keep: int):
+        self.keep = keep
+        self.sim = np.full((n_a, keep), -np.inf, dtype=np.float32)
+        self.info = [np.full((n_a, keep), None, dtype=object) for _ in range(2)]
+
+    def add(self, va: np.ndarray, ca: np.ndarray, vb: np.ndarray, cb: np.ndarray, info_b: list[np.ndarray]):
+        """Compare with more b sentences (``vb``; ``ca``/``cb`` code the normalised texts)."""
+        for start in range(0, len(va), _BLOCK):
+            block = va[start:start + _BLOCK] @ vb.T
+            block[ca[start:start + _BLOCK, None] == cb[None, :]] = -np.inf
+            top = _top_columns(block, self.keep)
+            rows = slice(start, start + len(block))
+            sim = np.concatenate([self.sim[rows], np.take_along_axis(block, top, axis=1)], axis=1)
+            best = _top_columns(sim, self.keep)
+            self.sim[rows] = np.take_along_axis(sim, best, axis=1)
+            for old, col in zip(self.info, info_b):
+                both = np.concatenate([old[rows], col[top]], axis=1)
+                old[rows] = np.take_along_axis(both, best, axis=1)
+
+
+def _ranked(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs in the greedy order: similarity rounded to 6 decimals (float32), then sentence ids."""
+    return (pairs.assign(_r=np.round(pairs["similarity"].to_numpy(np.float32), 6))
+                 .sort_values(["_r", "sentence_id_a", "sentence_id_b"], ascending=[False, True, True], kind="stable")
+                 .drop(columns="_r"))
+
+
+def contrast_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig, others,
+                        limit: int | None = None) -> dict[tuple[str, str, str], tuple[pd.DataFrame, bool]]:
+    """Candidate contrast pairs whose first sentence is one of these (partition p's) sentences.
+
+    ``others`` is a sequence of ``(sentences, vectors)`` of every partition in corpus order (or a
+    callable from partition number to it, with ``len``), including this one; they are read one
+    at a time. Each sentence of source a keeps its ``2k + 8`` most similar sentences of source b
+    (b after a by name) over all partitions, and each sentence of b its ``2k + 8`` best pairs
+    among these; the candidates are ranked in the greedy order and cut at ``limit`` per theme ×
+    source pair (the flag says whether the cut removed any).
+
+    Why nothing needed is lost: when the greedy choice takes a pair, fewer than k pairs are
+    taken, so fewer than k of the pairs ranked before it in its row (or its column) were
+    passed over for a used partner; it is among the first k of its row and of its column, over
+    all pairs and so over any subset that holds it. Why :func:`contrast_cap` rows suffice: each
+    sentence appears at most ``2k + 8`` times in a partition's list, so each pair taken rules out
+    at most ``2 (2k + 8)`` of its rows; the first ``contrast_cap(k)`` of them always settle k pairs.
+    """
+    body, vecs = _aligned(sentences, vectors, cfg)
+    mine = {(t, s): c for t, s, c in _cells(body, skip_unassigned=True)}
+    if not mine:
+        return {}
+    mine_text = {key: _normal_text(cell).to_numpy() for key, cell in mine.items()}
+    keep = 2 * cfg.n_contrasts + 8
+    best: dict[tuple[str, str, str], _RowBest] = {}
+    for q in range(len(others)):
+        s_q, v_q = others[q]
+        b_body, b_vecs = _aligned(s_q, v_q, cfg)
+        b_norm = _normal_text(b_body)
+        for theme, b, cell_b in _cells(b_body, skip_unassigned=True):
+            for (t_a, a), cell_a in mine.items():
+                if t_a != theme or not a < b:
+                    continue
+                codes = pd.factorize(np.concatenate([mine_text[(t_a, a)], b_norm.loc[cell_b.index].to_numpy()]))[0]
+                key = (theme, a, b)
+                if key not in best:
+                    best[key] = _RowBest(len(cell_a), keep)
+                best[key].add(vecs[cell_a["_row"].to_numpy()], codes[:len(cell_a)], b_vecs[cell_b["_row"].to_numpy()],
+                              codes[len(cell_a):], [cell_b[c].to_numpy(dtype=object) for c in ("sentence_id", "tone")])
+    out = {}
+    for (theme, a, b), rb in best.items():
+        cell_a = mine[(theme, a)]
+        ok = np.isfinite(rb.sim)
+        i = np.nonzero(ok)[0]
+        pairs = pd.DataFrame({"sentence_id_a": cell_a["sentence_id"].to_numpy()[i],
+                              "sentence_id_b": rb.info[0][ok], "similarity": rb.sim[ok],
+                              "tone_a": cell_a["tone"].to_numpy(float)[i], "tone_b": rb.info[1][ok].astype(float)})
+        pairs = _ranked(pairs)
+        pairs = pairs[pairs.groupby("sentence_id_b", sort=False).cumcount().to_numpy() < keep]
+        cut = limit is not None and len(pairs) > limit
+        out[(theme, a, b)] = (pairs.head(limit) if cut else pairs, cut)
+    return out
+
+
+def contrast_cap(k: int) -> int:
+    """Candidate pairs per theme × source pair and partition that always settle ``k`` pairs."""
+    return 2 * (2 * k + 8) * max(1, k)
+
+
+def contrasts_from_candidates(parts: list[dict], cfg: MeasureConfig) -> tuple[pd.DataFrame, bool]:
+    """The contrasts table from :func:`contrast_candidates` of every partition, and whether it is
+    exact (False when a cut candidate list was too short to settle a pair: ask for more). The
+    candidates carry no text: ``text_a``/``text_b`` are left None for the caller to fill in.
+
+    The candidates of a theme × source pair are merged in the greedy order and taken greedily,
+    most similar first, no sentence twice. A partition whose list was cut vouches only for pairs
+    up to its last one, so the greedy choice runs over the merged list up to the first such last
+    pair; if it picks fewer than ``cfg.n_contrasts`` pairs there, the answer is not settled.
+    """
+    merged: dict[tuple[str, str, str], list[pd.DataFrame]] = {}
+    for part in parts:
+        for key, (pairs, cut) in part.items():
+            merged.setdefault(key, []).append(pairs.assign(_last=False) if not cut or pairs.empty else
+                                              pairs.assign(_last=np.arange(len(pairs)) == len(pairs) - 1))
+    rows, exact = [], True
+    for theme in theme_order({k[0] for k in merged}):
+        for a, b in sorted((k[1], k[2]) for k in merged if k[0] == theme):
+            pairs = _ranked(pd.concat(merged[(theme, a, b)], ignore_index=True))
+            last = np.flatnonzero(pairs["_last"].to_numpy())
+            settled = pairs.iloc[:last[0] + 1] if len(last) else pairs
+            used_a, used_b, chosen = set(), set(), []
+            for r in settled.itertuples(index=False):
+                if r.sentence_id_a in used_a or r.sentence_id_b in used_b:
+                    continue
+                chosen.append(r)
+                used_a.add(r.sentence_id_a)
+                used_b.add(r.sentence_id_b)
+                if len(chosen) == cfg.n_contrasts:
+                    break
+            if len(chosen) < cfg.n_contrasts and len(last):
+                exact = False
+            for r in chosen:
+                rows.append((theme, a, b, r.sentence_id_a, r.sentence_id_b, None, None,
+                             float(r.similarity), float(r.tone_a), float(r.tone_b)))
+    if not rows:
+        return _empty(CONTRAST_COLUMNS), exact
+    return pd.DataFrame(rows, columns=CONTRAST_COLUMNS), exact
+
+
+def _normal_text(body: pd.DataFrame) -> pd.Series:
+    return body["text"].astype(str).str.split().str.join(" ").str.lower()
+
+
+def contrasts_table(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> pd.DataFrame:
+    """Up to ``cfg.n_contrasts`` most similar cross-source sentence pairs per theme × source pair."""
+    table, _ = contrasts_from_candidates([contrast_candidates(sentences, vectors, cfg, [(sentences, vectors)])], cfg)
+    if table.empty:
+        return table
+    texts = pd.Series(sentences["text"].to_numpy(dtype=object), index=sentences["sentence_id"].to_numpy())
+    return table.assign(text_a=table["sentence_id_a"].map(texts).to_numpy(dtype=object),
+                        text_b=table["sentence_id_b"].map(texts).to_numpy(dtype=object))

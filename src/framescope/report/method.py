@@ -1,0 +1,190 @@
+"""The report's closing sections: method notes (models, parameters, references, limits, validation)
+and the manifest summary (what exactly ran, on what, with which versions, and how long it took)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from framescope.report.render import Heading, Section, Table, Text
+
+REFERENCES = (
+    "Grootendorst, M. (2022). BERTopic: Neural topic modeling with a class-based TF-IDF procedure. arXiv:2203.05794.",
+    "Reimers, N. & Gurevych, I. (2019). Sentence-BERT: Sentence embeddings using Siamese BERT-networks. EMNLP-IJCNLP.",
+    "McInnes, L., Healy, J. & Melville, J. (2018). UMAP: Uniform manifold approximation and projection for dimension reduction. arXiv:1802.03426.",
+    "Campello, R., Moulavi, D. & Sander, J. (2013). Density-based clustering based on hierarchical density estimates. PAKDD.",
+    "Roberts, M. E., Stewart, B. M. & Tingley, D. (2019). stm: An R package for structural topic models. Journal of Statistical Software 91(2).",
+    "Monroe, B. L., Colaresi, M. P. & Quinn, K. M. (2008). Fightin' words: Lexical feature selection and evaluation for identifying the content of political conflict. Political Analysis 16(4), 372–403.",
+    "Boydstun, A. E., Card, D., Gross, J. H., Resnik, P. & Smith, N. A. (2014). Tracking the development of media frames within and across policy issues. APSA Annual Meeting.",
+    "Card, D., Boydstun, A. E., Gross, J. H., Resnik, P. & Smith, N. A. (2015). The Media Frames Corpus: Annotations of frames across issues. ACL-IJCNLP (short papers), 438–444.",
+    "Hutto, C. J. & Gilbert, E. (2014). VADER: A parsimonious rule-based model for sentiment analysis of social media text. ICWSM.",
+    "Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall.",
+    "Cameron, A. C., Gelbach, J. B. & Miller, D. L. (2008). Bootstrap-based improvements for inference with clustered errors. Review of Economics and Statistics 90(3), 414–427.",
+    "Haberman, S. J. (1973). The analysis of residuals in cross-classified tables. Biometrics 29(1), 205–220.",
+)
+
+
+def bertopic_table(model: dict) -> pd.DataFrame:
+    """What BERTopic ran, from the study's ``model/theme_model.json`` (``themes.io.model_description``)."""
+    rows = []
+    for step, parts in (("discovery", model.get("discovery")), ("study model", model.get("study_model"))):
+        for name, value in (parts or {}).items():
+            if name == "bertopic_version":
+                continue
+            rows.append({"fit": step, "component": name,
+                         "what ran": " + ".join(value) if isinstance(value, list) else str(value)})
+    return pd.DataFrame(rows, columns=["fit", "component", "what ran"])
+
+
+def method_section(manifest: dict, t: dict, validation: list, model: dict | None = None) -> Section:
+    cfg = manifest.get("config", {})
+    emb = manifest.get("embedding", {})
+    th, me, ebd = cfg.get("themes", {}), cfg.get("measures", {}), cfg.get("embed", {})
+    docs_per_source = t["documents"].groupby("source").size() if "source" in t["documents"] else pd.Series(dtype=int)
+    blocks = [
+        Heading("Models and parameters", 3),
+        Text(f"Sentences are embedded with {emb.get('model', '?')} (weights sha256 "
+             f"{str(emb.get('weights_sha256', '?'))[:16]}…), each mixed with its neighbours in the paragraph "
+             f"(window {ebd.get('context_window', '?')}, weight {ebd.get('context_weight', '?')}). Themes: the "
+             "codebook's named themes are matched by similarity to their descriptions and seed phrases; the "
+             "remaining sentences are clustered by BERTopic with framescope's UMAP and HDBSCAN steps (below). "
+             "Emphasis is a source's share of body sentences per theme, with a cluster bootstrap CI and a test "
+             "of independence of source and theme. Framing: Fightin' Words log-odds for terms, VADER for tone, "
+             "embedding similarity plus lexical cues for the 15 Policy Frames Codebook dimensions, quotation "
+             "and speech-verb patterns for voices."),
+        Table(_parameters(th, me), "Run parameters (the full resolved config is in manifest.json)."),
+    ]
+    model = model or {}
+    study_model = model.get("study_model") or {}
+    if study_model:
+        version = study_model.get("bertopic_version", "?")
+        blocks += [
+            Heading("BERTopic", 3),
+            Text(f"BERTopic {version} ran twice. Discovery: BERTopic.fit_transform on the body sentences no named "
+                 "theme claims, with their in-context vectors as precomputed embeddings and framescope's reducer "
+                 "and clusterer as its UMAP and HDBSCAN steps. The study's model: BERTopic in manual mode over "
+                 "every body sentence, the final themes (named, discovered, edited) given as y, which computes "
+                 "each theme's c-TF-IDF keywords, its KeyBERTInspired + MMR representation and its topic "
+                 "embedding. It is saved in model/bertopic/ and opens with BERTopic.load."),
+            Table(bertopic_table(model), f"BERTopic {version}: the components that ran.", wrap=("what ran",)),
+        ]
+    if validation:
+        blocks += [Heading("Validation against hand labels", 3)] + validation
+    blocks += [Heading("Limits of these measures", 3)] + [Text(x, lead=lead) for lead, x in _limits(me, docs_per_source)]
+    blocks += [Heading("References", 3)] + [Text(r) for r in REFERENCES]
+    return Section("5. Method notes", "method", blocks)
+
+
+def _parameters(th: dict, me: dict) -> pd.DataFrame:
+    items = [("theme model seed", th.get("seed")), ("codebook", th.get("codebook") or "none (discovery only)"),
+             ("named-theme similarity threshold", th.get("similarity_threshold") or "calibrated default"),
+             ("HDBSCAN min_cluster_size", th.get("min_cluster_size") or "adaptive"),
+             ("UMAP n_neighbors / n_components", f"{th.get('n_neighbors') or 'adaptive'} / {th.get('n_components')}"),
+             ("outliers reduced", th.get("reduce_outliers")), ("bootstrap resamples", me.get("n_boot")),
+             ("bootstrap unit", me.get("resample_unit")), ("bootstrap seed", me.get("seed")),
+             ("confidence level", me.get("ci_level")), ("small cell below (sentences)", me.get("min_cell")),
+             ("terms / exemplars / contrasts per cell", f"{me.get('n_terms')} / {me.get('n_exemplars')} / {me.get('n_contrasts')}"),
+             ("frames file", me.get("frames") or "bundled Policy Frames Codebook")]
+    return pd.DataFrame([{"parameter": k, "value": "—" if v is None else str(v)} for k, v in items])
+
+
+def _limits(me: dict, docs_per_source: pd.Series) -> list[tuple[str, str]]:
+    out = [
+        ("Tone.", "VADER was built for social-media text. On newswire and diplomatic prose most sentences score "
+                  "near zero, formal negation and irony are missed, and topic words carry lexicon valence "
+                  "('dispute', 'coercion'), so tone partly reflects the subject, not only the stance. Compare "
+                  "sources within a theme rather than themes with each other."),
+        ("Small cells.", f"Cells with fewer than {me.get('min_cell', 5)} sentences are flagged; their shares, "
+                         "tone and terms rest on a handful of sentences and their intervals are wide."),
+        ("Sentence-level themes.", "Each sentence gets exactly one theme. A sentence that touches two themes goes "
+                                   "to the nearer one, and short sentences lean on their neighbours' context."),
+        ("Frames.", "Frame scores are similarity to frame descriptions plus lexical cues, not a trained "
+                    "classifier. Their agreement with hand labels is fair to moderate at best (see the validation "
+                    "above where the study has one), so read frame shares as comparisons between cells scored the "
+                    "same way, with the sentences at hand, not as absolute prevalence."),
+        ("Dependence.", "The chi-square test treats sentences as independent; they are not (they cluster in "
+                        "paragraphs and documents). The bootstrap intervals respect this clustering, the "
+                        "chi-square p-value overstates certainty."),
+    ]
+    if len(docs_per_source) and int(docs_per_source.min()) < 3:
+        out.append(("Few documents.", "Some sources have fewer than three documents, so their emphasis is that of "
+                                      "a few texts, and the intervals cover variation within them, not across "
+                                      "the source's output."))
+    return out
+
+
+def evaluation_blocks(evaluation: dict) -> list:
+    """A validation summary from STUDY/evaluation.json (`research/04_evaluate.py`), when present."""
+    if not evaluation:
+        return []
+
+    def num(d: dict, key: str, fmt: str = ".2f") -> str:
+        v = d.get(key)
+        return "n/a" if v is None else f"{float(v):{fmt}}"
+
+    blocks: list = [Text(
+        f"{evaluation.get('n_labels', '?')} hand-labelled body sentences ({evaluation.get('labels', 'labels file')}; "
+        f"{evaluation.get('n_matched', '?')} matched to the study's sentences) against the theme each was "
+        f"assigned: macro F1 {num(evaluation, 'macro_f1')}, lowest F1 {num(evaluation, 'min_f1')}, adjusted Rand "
+        f"index {num(evaluation, 'ari')}; {num(evaluation, 'unassigned_share', '.1%')} of body sentences are "
+        "unassigned.", lead="Themes.")]
+    per_theme = evaluation.get("per_theme") or []
+    if per_theme:
+        names = {"n_labelled": "labelled", "n_assigned": "assigned", "true_positive": "agree", "f1": "F1"}
+
+        def cell(v) -> str:
+            return "—" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
+
+        blocks.append(Table(pd.DataFrame([{names.get(k, k): cell(v) for k, v in r.items()} for r in per_theme]),
+                            "Theme assignment against hand labels, per theme."))
+    fr = evaluation.get("frames") or {}
+    if fr:
+        blocks.append(Text(
+            f"the scorer's top frame agrees with the hand-labelled primary frame of {fr.get('n', '?')} sentences "
+            f"({fr.get('labels', 'frame labels')}) in {num(fr, 'accuracy')} of cases (always answering the most "
+            f"common frame, {fr.get('majority_frame', '?')}, would give {num(fr, 'majority_baseline')}); "
+            f"Cohen's κ {num(fr, 'kappa')}. One annotator, so no inter-annotator agreement to compare with.",
+            lead="Frames:"))
+    return blocks
+
+
+def manifest_section(manifest: dict) -> Section:
+    if not manifest:
+        return Section("6. Manifest summary", "manifest", [Text("This study has no manifest.json.", kind="note")])
+    emb, seeds = manifest.get("embedding", {}), manifest.get("seeds", {})
+    cfg = manifest.get("config", {})
+    blocks = [
+        Text(f"Run started {manifest.get('started_at', '?')}. Embedding model {emb.get('model', '?')}, weights "
+             f"sha256 {emb.get('weights_sha256', '?')}. Seeds: "
+             + ", ".join(f"{k} {v}" for k, v in seeds.items()) + f". Inputs: {', '.join(map(str, cfg.get('inputs', [])))}; "
+             f"codebook sha256 {manifest.get('codebook_sha256') or '—'}."),
+        Text("Re-run it with `framescope run --config manifest.json --out NEW_DIR`; the tables come out identical.",
+             kind="muted"),
+    ]
+    inputs = manifest.get("inputs", {})
+    if inputs:
+        blocks.append(Table(pd.DataFrame([{"input file": f, "sha256": h} for f, h in _short_paths(inputs).items()]),
+                            "Input files and their sha256.", wrap=("sha256",)))
+    versions = manifest.get("versions", {})
+    timings = manifest.get("timings", {})
+    if versions:
+        blocks.append(Text(", ".join(f"{k} {v}" for k, v in versions.items()) + ".", lead="Versions:"))
+    if timings:
+        rows = [{"stage": k, "seconds": f"{float(v):.1f}"} for k, v in timings.items()]
+        rows.append({"stage": "total", "seconds": f"{sum(float(v) for v in timings.values()):.1f}"})
+        blocks.append(Table(pd.DataFrame(rows), "Time per stage."))
+    for note in manifest.get("notes", []) or []:
+        blocks.append(Text(str(note), kind="note"))
+    return Section("6. Manifest summary", "manifest", blocks)
+
+
+def _short_paths(inputs: dict[str, str]) -> dict[str, str]:
+    """Input paths relative to their common folder, so a report never shows a server's layout."""
+    paths = list(inputs)
+    try:
+        root = os.path.commonpath([str(Path(p).parent) for p in paths])
+    except ValueError:
+        return {Path(p).name: h for p, h in inputs.items()}
+    base = Path(root).name
+    return {str(Path(base) / Path(p).relative_to(root)) if root else p: h for p, h in inputs.items()}
