@@ -117,7 +117,7 @@ def test_the_report_says_what_bertopic_ran(seed_study, tmp_path):
     import shutil
     from importlib import metadata
 
-    from framescope.report import write_report
+    from framescope.report.build import write_report
 
     study = shutil.copytree(seed_study, tmp_path / "study")  # the session's seed study stays as the run left it
     md = next(p for p in write_report(study) if p.suffix == ".md").read_text(encoding="utf-8")
