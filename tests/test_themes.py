@@ -225,3 +225,12 @@ def test_seed_codebook_loads(seed):
     assert all(t.seed_phrases for t in cb.themes) and cb.edits.is_empty()
     with pytest.raises(InputError, match="not found"):
         load_codebook("/nonexistent/codebook.yaml")
+
+
+def test_a_topic_label_does_not_repeat_a_word():
+    from framescope.themes.discovery import topic_label
+
+    assert topic_label(["China continue", "China European", "bilateral cooperation", "Asia", "trade"]) == \
+        "China continue, bilateral cooperation, Asia"
+    assert topic_label(["critical feedback", "feedback", "autocrats"]) == "critical feedback, autocrats"
+    assert topic_label([]) == "(no keywords)"

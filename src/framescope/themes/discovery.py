@@ -345,12 +345,16 @@ def usual_casing(texts: list[str]) -> dict[str, str]:
 
 
 def topic_label(keywords: list[str], n: int = 3) -> str:
-    """A readable label from the first keywords, skipping any already contained in another."""
+    """A readable label from the first keywords, skipping any that shares a word with one already
+    picked (so not "China continue, China European, China model")."""
     picked: list[str] = []
+    seen: set[str] = set()
     for k in keywords:
-        if any(k.lower() in p.lower() or p.lower() in k.lower() for p in picked):
+        words = {w.lower() for w in k.split()}
+        if words & seen:
             continue
         picked.append(k)
+        seen |= words
         if len(picked) == n:
             break
     return ", ".join(picked) if picked else "(no keywords)"
