@@ -143,6 +143,19 @@ def evaluate(
 
 
 @app.command()
+def validate(
+    study: Path = typer.Argument(..., help="A study folder written by `framescope run`."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV of sentence_id,label[,labeller,labelled_at]; "
+                                          "labels are theme keys or 'none' [default: the study's labels.parquet]."),
+    n_boot: Optional[int] = typer.Option(None, "--n-boot", min=100, help="Bootstrap draws [default: the run's n_boot]."),
+) -> None:
+    """Agreement with your labels, and emphasis corrected for misclassification (written into STUDY)."""
+    from framescope.validate.study import format_validation, validate_study
+
+    typer.echo(format_validation(validate_study(study, labels, n_boot)))
+
+
+@app.command()
 def report(study: Path = typer.Argument(..., help="A study folder written by `framescope run`.")) -> None:
     """Write STUDY/report.html (self-contained, offline) and STUDY/report.md."""
     from framescope.report.build import write_report

@@ -1,0 +1,156 @@
+"""Agreement with the researcher's labels, and emphasis corrected for misclassification.
+
+Agreement (:func:`agreement`): per theme, precision, recall and F1 of the study's themes against the
+labels, each with a percentile bootstrap CI over the labelled sentences; Cohen's kappa; the
+confusion table (rows: the label, columns: the study's theme). Labels may use only some of the
+study's themes (say, the codebook's, and ``none``): a sentence the study put in a theme the labels
+never use then counts as ``none``. Macro F1 averages the labelled themes other than ``none``.
+
+Correction (:func:`corrected_emphasis`): adjusted classify-and-count (Forman 2008; Hopkins &
+King 2010). From the labelled sentences, ``M[j, i]`` = P(the study says theme j | the sentence is
+theme i). A source's observed shares ``q`` (the raw emphasis) satisfy ``q ≈ M p`` for its true
+shares ``p``; ``p`` is the non-negative solution that sums to one (least squares). The 95% CI is a
+percentile bootstrap that redraws both the labelled sentences (M's own uncertainty) and the
+source's paragraphs (the shares' uncertainty), ``n_boot`` times, each draw seeded from the
+source's name. A theme with fewer than MIN_LABELS labels is too few to correct: it is pooled
+with the other such themes inside the correction and reported uncorrected, with a note.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import nnls
+
+from framescope.measures.bootstrap import cluster_keys, rng_for
+from framescope.themes.codebook import UNASSIGNED
+from framescope.validate.labels import true_theme
+
+MIN_LABELS = 5
+POOLED = "(themes with too few labels)"
+CORRECTED_COLUMNS = ["source", "theme", "share", "share_corrected", "ci_low", "ci_high", "n_labels", "corrected", "note"]
+AGREEMENT_COLUMNS = ["theme", "n_labelled", "n_assigned", "precision", "precision_low", "precision_high",
+                     "recall", "recall_low", "recall_high", "f1", "f1_low", "f1_high"]
+
+
+def labelled_pairs(labels: pd.DataFrame, sentences: pd.DataFrame) -> pd.DataFrame:
+    """One row per labelled body sentence: ``sentence_id``, ``source``, ``truth`` (theme key,
+    `unassigned` for none) and ``predicted`` (the study's theme)."""
+    s = sentences[["sentence_id", "source", "theme"]].astype({"sentence_id": str})
+    out = labels[["sentence_id", "label"]].merge(s, on="sentence_id", how="inner")
+    return pd.DataFrame({"sentence_id": out["sentence_id"], "source": out["source"].astype(str),
+                         "truth": out["label"].map(true_theme), "predicted": out["theme"].fillna(UNASSIGNED).astype(str)})
+
+
+def _scores(truth: np.ndarray, pred: np.ndarray, theme: str) -> tuple[float, float, float]:
+    t, p = truth == theme, pred == theme
+    tp = float((t & p).sum())
+    prec = tp / p.sum() if p.sum() else np.nan
+    rec = tp / t.sum() if t.sum() else np.nan
+    f1 = 2 * tp / (t.sum() + p.sum()) if (t.sum() + p.sum()) else np.nan
+    return prec, rec, f1
+
+
+def agreement(pairs: pd.DataFrame, themes: list[str], n_boot: int = 1000, seed: int = 42) -> dict:
+    """Per-theme precision/recall/F1 with bootstrap CIs, Cohen's kappa and the confusion table."""
+    from sklearn.metrics import cohen_kappa_score
+
+    truth = pairs["truth"].to_numpy()
+    vocabulary = set(truth) | {UNASSIGNED}  # a study theme the labels never use counts as "none"
+    pred = np.where(np.isin(pairs["predicted"].to_numpy(), list(vocabulary)), pairs["predicted"].to_numpy(), UNASSIGNED)
+    themes = [t for t in themes if t in vocabulary]
+    rng = rng_for(seed, "agreement")
+    draws = [rng.integers(0, len(pairs), len(pairs)) for _ in range(n_boot)] if len(pairs) else []
+    rows = []
+    for theme in themes:
+        point = _scores(truth, pred, theme)
+        boot = np.array([_scores(truth[d], pred[d], theme) for d in draws]) if draws else np.full((1, 3), np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a theme never assigned in a draw: NaN
+            lo, hi = np.nanpercentile(boot, 2.5, axis=0), np.nanpercentile(boot, 97.5, axis=0)
+        rows.append(dict(theme=theme, n_labelled=int((truth == theme).sum()), n_assigned=int((pred == theme).sum()),
+                         precision=point[0], precision_low=lo[0], precision_high=hi[0],
+                         recall=point[1], recall_low=lo[1], recall_high=hi[1],
+                         f1=point[2], f1_low=lo[2], f1_high=hi[2]))
+    per_theme = pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+    kappa = float(cohen_kappa_score(truth, pred)) if len(set(truth) | set(pred)) > 1 else float("nan")
+    confusion = pd.crosstab(pd.Series(truth, name="label"), pd.Series(pred, name="study"))
+    named = per_theme[(per_theme["theme"] != UNASSIGNED) & (per_theme["n_labelled"] > 0)]
+    return {"n": int(len(pairs)), "kappa": kappa, "per_theme": per_theme, "confusion": confusion,
+            "macro_f1": float(named["f1"].mean()) if len(named) else float("nan")}
+
+
+def misclassification(truth: np.ndarray, pred: np.ndarray, categories: list[str]) -> np.ndarray:
+    """``M[j, i]`` = P(predicted category j | true category i); a category with no labels keeps the
+    identity column (no information: assume it is classified correctly)."""
+    k = len(categories)
+    index = {c: n for n, c in enumerate(categories)}
+    counts = np.zeros((k, k))
+    np.add.at(counts, ([index[p] for p in pred], [index[t] for t in truth]), 1.0)
+    col = counts.sum(0)
+    m = np.where(col > 0, counts / np.where(col > 0, col, 1.0), np.eye(k))
+    return m
+
+
+def adjusted_shares(observed: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The non-negative shares ``p`` (summing to one) that best explain ``observed ≈ M p``."""
+    k = len(observed)
+    weight = 1e3  # the sum-to-one row, weighted so it holds to ~1e-6
+    a = np.vstack([m, weight * np.ones((1, k))])
+    b = np.concatenate([observed, [weight]])
+    p, _ = nnls(a, b)
+    total = p.sum()
+    return p / total if total > 0 else observed
+
+
+def corrected_emphasis(sentences: pd.DataFrame, labels: pd.DataFrame, emphasis: pd.DataFrame,
+                       n_boot: int = 1000, seed: int = 42, resample_unit: str = "paragraph") -> pd.DataFrame:
+    """One row per source x theme of ``emphasis``: the raw share, the share corrected for
+    misclassification with its bootstrap CI, the theme's number of labels, and whether it was
+    corrected (a note says why not). See the module docstring for the method."""
+    pairs = labelled_pairs(labels, sentences)
+    body = sentences[sentences["is_body"].fillna(False).astype(bool)].copy()
+    body["theme"] = body["theme"].fillna(UNASSIGNED).astype(str)
+    themes = list(dict.fromkeys(emphasis["theme"].astype(str)))
+    n_labels = pairs["truth"].value_counts()
+    enough = [t for t in themes if n_labels.get(t, 0) >= MIN_LABELS]
+    pooled = [t for t in themes if t not in enough]
+    categories = enough + ([POOLED] if pooled else [])
+
+    def cat(values: pd.Series) -> np.ndarray:
+        return values.where(values.isin(enough), POOLED).to_numpy()
+
+    truth, pred = cat(pairs["truth"]), cat(pairs["predicted"])
+    body_cat = cat(body["theme"])
+    m = misclassification(truth, pred, categories)
+    rows = []
+    for source in sorted(body["source"].astype(str).unique()):
+        mine = (body["source"].astype(str) == source).to_numpy()
+        clusters = cluster_keys(body[mine], resample_unit).to_numpy()
+        cluster_ids, inverse = np.unique(clusters, return_inverse=True)
+        counts = np.zeros((len(cluster_ids), len(categories)))
+        np.add.at(counts, (inverse, [categories.index(c) for c in body_cat[mine]]), 1.0)
+        observed = counts.sum(0) / max(counts.sum(), 1.0)
+        point = adjusted_shares(observed, m)
+        rng = rng_for(seed, "corrected", source)
+        boot = np.empty((n_boot, len(categories)))
+        for b in range(n_boot):
+            c = counts[rng.integers(0, len(cluster_ids), len(cluster_ids))].sum(0)
+            d = rng.integers(0, len(truth), len(truth)) if len(truth) else np.array([], dtype=int)
+            mb = misclassification(truth[d], pred[d], categories) if len(d) else m
+            boot[b] = adjusted_shares(c / max(c.sum(), 1.0), mb)
+        lo, hi = np.percentile(boot, 2.5, axis=0), np.percentile(boot, 97.5, axis=0)
+        raw = emphasis[emphasis["source"].astype(str) == source].set_index("theme")["share"]
+        for theme in themes:
+            if theme in enough:
+                i = categories.index(theme)
+                rows.append(dict(source=source, theme=theme, share=float(raw.get(theme, np.nan)),
+                                 share_corrected=float(point[i]), ci_low=float(lo[i]), ci_high=float(hi[i]),
+                                 n_labels=int(n_labels.get(theme, 0)), corrected=True, note=""))
+            else:
+                rows.append(dict(source=source, theme=theme, share=float(raw.get(theme, np.nan)),
+                                 share_corrected=np.nan, ci_low=np.nan, ci_high=np.nan,
+                                 n_labels=int(n_labels.get(theme, 0)), corrected=False,
+                                 note=f"too few labels to correct ({int(n_labels.get(theme, 0))} < {MIN_LABELS})"))
+    return pd.DataFrame(rows, columns=CORRECTED_COLUMNS)

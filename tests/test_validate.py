@@ -1,0 +1,145 @@
+"""`framescope validate`: agreement with the researcher's labels and emphasis corrected for
+misclassification (adjusted classify-and-count), with one-line errors for bad label files."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SEED_LABELS
+from framescope.validate.correction import MIN_LABELS, adjusted_shares, corrected_emphasis, misclassification
+from framescope.validate.evaluate import normalise_text
+
+
+# --------------------------------------------------------------------------- the method on a known case
+
+def _synthetic(n_per_source=1000):
+    """Two sources with known true shares; the 'study' mislabels an exactly known share of each
+    theme, the same in both sources (the assumption adjusted classify-and-count rests on)."""
+    truth_share = {"A": {"econ": 0.6, "war": 0.3, "unassigned": 0.1}, "B": {"econ": 0.2, "war": 0.5, "unassigned": 0.3}}
+    # P(study says j | truly i): econ is often called war, war rarely econ, unassigned often econ
+    confusion = {"econ": {"econ": 0.7, "war": 0.2, "unassigned": 0.1},
+                 "war": {"econ": 0.1, "war": 0.8, "unassigned": 0.1},
+                 "unassigned": {"econ": 0.3, "war": 0.1, "unassigned": 0.6}}
+    rows = []
+    for source, shares in truth_share.items():
+        i = 0
+        for t, share in shares.items():
+            n_true = int(round(share * n_per_source))
+            said = [p for p, q in confusion[t].items() for _ in range(int(round(q * n_true)))]
+            for p in said:
+                rows.append(dict(sentence_id=f"{source}-s{i:04d}", doc_id=f"{source}{i // 6}", paragraph=i // 3,
+                                 source=source, is_body=True, theme=p, truth=t))
+                i += 1
+    sentences = pd.DataFrame(rows).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    emphasis = (sentences.groupby(["source", "theme"]).size() / sentences.groupby("source").size()) \
+        .rename("share").reset_index()
+    return sentences, emphasis, truth_share
+
+
+def test_adjusted_classify_and_count_recovers_known_shares():
+    sentences, emphasis, truth = _synthetic()
+    labelled = sentences.sample(600, random_state=1)  # the researcher labels 600 of 2,000
+    labels = pd.DataFrame({"sentence_id": labelled["sentence_id"],
+                           "label": labelled["truth"].replace({"unassigned": "none"})})
+    out = corrected_emphasis(sentences, labels, emphasis, n_boot=300, seed=3).set_index(["source", "theme"])
+    raw_error = max(abs(out.loc[(s, t), "share"] - truth[s][t]) for s in truth for t in truth[s])
+    errors = [abs(out.loc[(s, t), "share_corrected"] - truth[s][t]) for s in truth for t in truth[s]]
+    assert raw_error > 0.1  # the study's own shares are badly off…
+    assert np.mean(errors) < 0.05 and max(errors) < 0.1, errors  # …the corrected ones are not
+    covered = [out.loc[(s, t), "ci_low"] <= truth[s][t] <= out.loc[(s, t), "ci_high"] for s in truth for t in truth[s]]
+    assert sum(covered) >= 5, covered
+    assert out["corrected"].all()
+    again = corrected_emphasis(sentences, labels, emphasis, n_boot=300, seed=3).set_index(["source", "theme"])
+    pd.testing.assert_frame_equal(out, again)  # seeded: the same intervals on every run
+
+
+def test_the_exact_confusion_matrix_inverts_exactly():
+    m = misclassification(np.array(["a", "a", "b", "b", "b", "b"]), np.array(["a", "b", "b", "b", "b", "a"]), ["a", "b"])
+    assert np.allclose(m, [[0.5, 0.25], [0.5, 0.75]])
+    p = np.array([0.3, 0.7])
+    assert np.allclose(adjusted_shares(m @ p, m), p, atol=1e-5)
+
+
+def test_a_theme_with_too_few_labels_is_left_uncorrected():
+    sentences, emphasis, _ = _synthetic()
+    labelled = sentences[sentences["truth"] != "war"].sample(200, random_state=2)
+    few_war = sentences[sentences["truth"] == "war"].head(MIN_LABELS - 1)
+    labelled = pd.concat([labelled, few_war])
+    labels = pd.DataFrame({"sentence_id": labelled["sentence_id"], "label": labelled["truth"].replace({"unassigned": "none"})})
+    out = corrected_emphasis(sentences, labels, emphasis, n_boot=100).set_index(["source", "theme"])
+    war = out.xs("war", level="theme")
+    assert (~war["corrected"]).all() and war["share_corrected"].isna().all()
+    assert war["note"].str.contains("too few labels").all()
+    assert out.xs("econ", level="theme")["corrected"].all()
+
+
+# --------------------------------------------------------------------------- the command on a study
+
+@pytest.fixture
+def study(seed_study, tmp_path):
+    return shutil.copytree(seed_study, tmp_path / "study")
+
+
+def _seed_labels_by_id(study) -> pd.DataFrame:
+    """The seed's reader labels (source, text, label) as the study's sentence ids."""
+    s = pd.read_parquet(study / "sentences.parquet")
+    s = s[s["is_body"]]
+    key = dict(zip(zip(s["source"], s["text"].map(normalise_text)), s["sentence_id"]))
+    lab = pd.read_csv(SEED_LABELS)
+    ids = [key.get((src, normalise_text(t))) for src, t in zip(lab["source"], lab["text"])]
+    return pd.DataFrame({"sentence_id": ids, "label": lab["label"].replace({"other": "none"}), "labeller": "reader-1"}) \
+        .dropna(subset=["sentence_id"])
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "framescope.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_validate_writes_agreement_and_corrected_shares(study, tmp_path):
+    labels = _seed_labels_by_id(study)
+    assert len(labels) >= 80
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    r = _cli("validate", study, "--labels", tmp_path / "labels.csv", "--n-boot", 200, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "Cohen's kappa" in r.stdout and "corrected" in r.stdout and "climate" in r.stdout
+    stored = pd.read_parquet(study / "labels.parquet")
+    assert set(stored.columns) >= {"sentence_id", "label", "labeller", "labelled_at"} and len(stored) == len(labels)
+    corrected = pd.read_parquet(study / "emphasis_corrected.parquet")
+    assert set(corrected["theme"]) == set(pd.read_parquet(study / "emphasis.parquet")["theme"])
+    ok = corrected[corrected["corrected"]]
+    assert len(ok) and ((ok["ci_low"] <= ok["share_corrected"] + 1e-9) & (ok["share_corrected"] <= ok["ci_high"] + 1e-9)).all()
+    # without --labels the stored labels are used again: the same result
+    again = _cli("validate", study, "--n-boot", 200, cwd=tmp_path)
+    assert again.returncode == 0
+    assert again.stdout.splitlines()[0].split(");")[1] == r.stdout.splitlines()[0].split(");")[1]
+    assert again.stdout.splitlines()[1:] == r.stdout.splitlines()[1:]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("unknown theme", "name no theme of this study"),
+    ("other study", "labels made for another study"),
+    ("empty", "holds no labels"),
+    ("no label column", "lacks column(s) label"),
+])
+def test_bad_label_files_are_one_line_errors_and_change_nothing(study, tmp_path, case, message):
+    before = sorted(p.name for p in study.iterdir())
+    path = tmp_path / "labels.csv"
+    good = _seed_labels_by_id(study).head(20)
+    if case == "unknown theme":
+        good.assign(label="economy").to_csv(path, index=False)
+    elif case == "other study":
+        good.assign(sentence_id=[f"d9{i:03d}-s0000" for i in range(len(good))]).to_csv(path, index=False)
+    elif case == "empty":
+        path.write_text("sentence_id,label\n")
+    else:
+        good[["sentence_id"]].to_csv(path, index=False)
+    r = _cli("validate", study, "--labels", path, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr and "Traceback" not in r.stderr
+    assert sorted(p.name for p in study.iterdir()) == before
