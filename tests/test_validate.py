@@ -143,3 +143,27 @@ def test_bad_label_files_are_one_line_errors_and_change_nothing(study, tmp_path,
     assert r.returncode == 2, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr and "Traceback" not in r.stderr
     assert sorted(p.name for p in study.iterdir()) == before
+
+
+def test_the_emphasis_page_shows_the_corrected_shares_after_validation(study, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    monkeypatch.setenv("FRAMESCOPE_STUDY", str(study))
+
+    def emphasis_page():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+        at.switch_page("src/framescope/app/views/emphasis.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    before = emphasis_page()
+    assert any("framescope validate" in c.value for c in before.caption)
+    _seed_labels_by_id(study).to_csv(tmp_path / "labels.csv", index=False)
+    assert _cli("validate", study, "--labels", tmp_path / "labels.csv", "--n-boot", 200, cwd=tmp_path).returncode == 0
+    after = emphasis_page()
+    tables = [d.value for d in after.dataframe]
+    corrected = next(t for t in tables if "share_corrected" in t.columns)
+    climate = corrected[corrected["theme"] == "Climate change"]
+    assert len(climate) and climate["share_corrected"].notna().any()

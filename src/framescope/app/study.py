@@ -23,7 +23,7 @@ from framescope.themes.codebook import UNASSIGNED
 
 ENV_STUDY = "FRAMESCOPE_STUDY"
 SEED_STUDY = SEED_ROOT / "artifacts" / "seed"
-EXTRA_TABLES = ("notes",)
+EXTRA_TABLES = ("notes", "emphasis_corrected")  # the latter only after `framescope validate`
 
 
 def default_study() -> Path:

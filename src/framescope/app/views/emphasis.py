@@ -150,6 +150,28 @@ else:
             **{c: st.column_config.NumberColumn(f"{c.replace('_', ' ')} (points)", format="%.1f")
                for c in ("difference", "ci_low", "ci_high")}})
 
+# -- corrected for misclassification (after `framescope validate`) ---------------------------------
+corrected = study.table("emphasis_corrected")
+st.subheader("Corrected for misclassification")
+if corrected.empty:
+    st.caption("Label a sample of this study's sentences and run `framescope validate STUDY --labels FILE` to "
+               "see each share corrected for the themes' misclassification, with intervals that include the "
+               "uncertainty of your labelled sample (docs/validation.md).")
+else:
+    st.caption("Adjusted classify-and-count (Forman 2008; Hopkins & King 2010) from your labels: the share each "
+               "source would have if the study's theme errors, as measured on your labelled sentences, were "
+               "undone. 95% bootstrap CI over your labels and the source's paragraphs. Themes with fewer than 5 "
+               "labels are left uncorrected.")
+    view = corrected[corrected["theme"].isin([t for t in order if t in set(corrected["theme"])])].copy()
+    view["source"], view["theme"] = view["source"].map(study.slabel), view["theme"].map(study.tlabel)
+    st.dataframe(view[["source", "theme", "share", "share_corrected", "ci_low", "ci_high", "n_labels", "note"]],
+                 hide_index=True, column_config={
+                     "share": st.column_config.NumberColumn("raw share", format="percent"),
+                     "share_corrected": st.column_config.NumberColumn("corrected", format="percent"),
+                     "ci_low": st.column_config.NumberColumn("CI low", format="percent"),
+                     "ci_high": st.column_config.NumberColumn("CI high", format="percent"),
+                     "n_labels": st.column_config.NumberColumn("labels")})
+
 # -- over time ----------------------------------------------------------------------------------
 st.subheader("Over time")
 et = study.table("emphasis_time")
