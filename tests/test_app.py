@@ -3,6 +3,7 @@ driven through Streamlit's AppTest on a copy of the real seed study (and a real 
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -168,7 +169,7 @@ def test_headline_tone_prefers_solid_cells_and_names_small_ones():
 
 def test_edits_are_validated_and_written_to_the_codebook_copy(tmp_path):
     theme = {"key": "climate", "label": "Climate", "description": "", "seed_phrases": ["heat"]}
-    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump({"version": 1, "themes": [theme]}))
+    (tmp_path / "manifest.json").write_text(json.dumps({"codebook": {"version": 1, "themes": [theme]}}))
     themes = ["climate", "topic_1", "topic_2", "unassigned"]
     edits = add_rename(study_edits(tmp_path), "climate", "  Climate   and water ", themes)
     edits = add_merge(edits, "topic_2", "topic_1", themes)
@@ -189,7 +190,7 @@ def test_edits_are_validated_and_written_to_the_codebook_copy(tmp_path):
     assert saved["edits"] == {"rename": {"climate": "Climate and water"},
                               "merge": [{"from": "topic_2", "into": "topic_1"}],
                               "move": [{"from": "topic_1", "into": "climate"}]}
-    assert study_edits(tmp_path) == saved["edits"]
+    assert study_edits(tmp_path) == {"rename": {}, "merge": [], "move": []}  # the manifest's, until re-applied
     from framescope.themes.codebook import load_codebook
     assert load_codebook(tmp_path / "codebook.yaml").edits.rename == {"climate": "Climate and water"}
     with pytest.raises(InputError, match="not a theme"):  # the CLI's own validation guards the file

@@ -6,12 +6,16 @@ so a failed run never leaves a half-written study behind.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import logging
 import os
 import platform
+import re
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +23,8 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger("framescope")
 
 TABLES = (
     "documents",
@@ -203,28 +209,106 @@ def write_json(obj: dict, path: str | Path) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>staging|old)-(?P<rest>.*)$")
+"""A hidden folder a study write leaves beside the study when its process is killed:
+``.NAME.staging-<pid>-<random>`` (the run being written, or the dask work folder) and
+``.NAME.old-<pid>-<random>`` (the study being replaced, for an instant)."""
+DEAD_GRACE_S = 60
+"""A leftover of a dead process is removed once it is this old (a process on another host or in
+another container sharing the folder is invisible to a PID check: it gets a minute)."""
+STALE_S = 7 * 24 * 3600
+"""A leftover with no PID in its name (written before PIDs were), or one whose PID is alive but
+which is this old (the PID was reused), is removed after a week; no run takes that long."""
+
+
+def staging_prefix(out: str | Path, kind: str = "staging") -> str:
+    """The name prefix of this process's hidden folders beside study ``out`` (see LEFTOVER)."""
+    return f".{Path(out).name}.{kind}-{os.getpid()}-"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (this process counts as alive)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, under another user
+        return True
+    return True
+
+
+def is_dead_leftover(path: Path, now: float | None = None) -> bool:
+    """Whether a hidden staging/old folder beside a study belongs to a run that is gone."""
+    m = LEFTOVER.match(path.name)
+    if not m:
+        return False
+    try:
+        age = (time.time() if now is None else now) - path.lstat().st_mtime
+    except OSError:
+        return False
+    pid = re.match(r"(\d+)(?:-|$)", m["rest"])
+    if pid is None:
+        return age > STALE_S
+    return age > STALE_S or (not pid_alive(int(pid[1])) and age > DEAD_GRACE_S)
+
+
+def remove_leftovers(out: str | Path) -> list[Path]:
+    """Remove the hidden folders that killed runs left beside study ``out`` (``.NAME.staging-*``,
+    ``.NAME.old-*``; :func:`is_dead_leftover`); a running process's folders stay. Returns them."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        return []
+    gone = []
+    for p in out.parent.glob(f".{glob.escape(out.name)}.*"):
+        m = LEFTOVER.match(p.name)
+        if m and m["name"] == out.name and p.is_dir() and not p.is_symlink() and is_dead_leftover(p):
+            shutil.rmtree(p, ignore_errors=True)
+            gone.append(p)
+    if gone:
+        log.info("removed %d leftover folder(s) of interrupted runs beside %s", len(gone), out)
+    return gone
+
+
+def carry_over(old: Path, new: Path, names: tuple[str, ...]) -> list[str]:
+    """Copy the named files or folders of ``old`` that the new run did not write into ``new``;
+    returns the names copied. Nothing else of an earlier study is ever carried over."""
+    kept = []
+    for name in names:
+        src, dst = old / name, new / name
+        if not src.exists() or dst.exists():
+            continue
+        if src.is_dir():
+            shutil.copytree(src, dst, symlinks=True)
+        else:
+            shutil.copy2(src, dst, follow_symlinks=False)
+        kept.append(name)
+    return kept
+
+
 @contextmanager
-def staging_dir(out: str | Path) -> Iterator[Path]:
+def staging_dir(out: str | Path, keep: tuple[str, ...] = ()) -> Iterator[Path]:
     """Yield a temporary folder beside `out`; on success it replaces `out` whole.
 
-    Files already in `out` that the run does not write (for example a user's notes) are
-    carried over, so re-running a study never loses anything but the tables it rewrites.
+    The new `out` holds exactly what the block wrote, plus only the files of the old `out` named
+    in `keep` (and not written by the block): nothing of an earlier study in the same folder is
+    carried over otherwise. Leftovers of killed runs beside `out` are removed first
+    (:func:`remove_leftovers`); a failed block removes its own folder.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
+    remove_leftovers(out)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=staging_prefix(out)))
     try:
         yield tmp
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700
         if out.exists():
-            for item in out.iterdir():
-                if not (tmp / item.name).exists():
-                    if item.is_dir():
-                        shutil.copytree(item, tmp / item.name)
-                    else:
-                        shutil.copy2(item, tmp / item.name)
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
+            carry_over(out, tmp, keep)
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=staging_prefix(out, "old")))
+            os.replace(out, old)  # over the empty folder just made: a name no other run takes
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
         else:

@@ -1,7 +1,8 @@
 """The `framescope` command line: ingest, run, evaluate, report, app.
 
 Exit codes: 0 success, 2 bad input or usage (one-line message, no traceback),
-1 internal error (traceback only with --debug).
+1 a run interrupted from outside (one line: a lost dask scheduler) or an internal error
+(traceback only with --debug).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from framescope.errors import InputError
+from framescope.errors import InputError, RunInterrupted
 
 app = typer.Typer(
     add_completion=False,
@@ -187,6 +188,9 @@ def main() -> None:
     except InputError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)
+    except RunInterrupted as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(1)
     except (typer.Exit, SystemExit) as e:
         code = getattr(e, "exit_code", getattr(e, "code", 0))
         sys.exit(code or 0)

@@ -15,46 +15,41 @@ from typing import Callable
 import streamlit as st
 import yaml
 
-from framescope.artifacts import atomic_write_bytes
+from framescope.artifacts import atomic_write_bytes, read_manifest, sha256_file
 from framescope.errors import InputError
 from framescope.themes.codebook import UNASSIGNED
 
 MAX_LABEL = 80
+log = logging.getLogger("framescope.app")
 
 
-def reapply(study: Path, progress=None) -> Path:
-    """Re-run the study's own config with its edited codebook copy, into the study folder.
+def recorded_codebook(study: Path) -> dict | None:
+    """The codebook the study was run with, as its manifest records it (None: discovery only).
+    Never read from ``<study>/codebook.yaml``, which may be a stray file (:func:`codebook_note`)."""
+    data = read_manifest(study).get("codebook")
+    if data is not None and not isinstance(data, dict):
+        raise InputError(f"the codebook in {Path(study) / 'manifest.json'} is not a mapping")
+    return data
 
-    The theme model applies codebook edits after fitting (framescope.themes), with the same
-    seeds and inputs, so discovered topic keys stay the same and every measure is recomputed
-    from the edited themes. The manifest then names `<study>/codebook.yaml`, so
-    `framescope run --config <study>/manifest.json` reproduces the edited study.
-    """
-    from framescope.artifacts import read_manifest
-    from framescope.config import RunConfig
-    from framescope.engines.pipeline import run
 
-    study = Path(study)
-    try:
-        cfg = RunConfig.model_validate(read_manifest(study).get("config") or {})
-    except ValueError as e:
-        raise InputError(f"the study's manifest.json holds no valid run config ({str(e).splitlines()[0]})") from None
-    cfg = cfg.model_copy(update={
-        "out": str(study.resolve()),
-        "themes": cfg.themes.model_copy(update={"codebook": str((study / "codebook.yaml").resolve())}),
-    })
-    return Path(run(cfg, progress=progress or False))
+def codebook_note(study: Path) -> str | None:
+    """A warning when ``<study>/codebook.yaml`` is not the codebook the manifest records, else None."""
+    manifest = read_manifest(study)
+    path = Path(study) / "codebook.yaml"
+    recorded = manifest.get("codebook_sha256")
+    if not path.is_file():
+        return None if recorded is None else "the study's codebook.yaml is missing; using the codebook in its manifest"
+    if recorded is None:
+        return ("the study folder holds a codebook.yaml, but its manifest records no codebook (a discovery-only "
+                "study); the file is ignored")
+    if sha256_file(path) != recorded:
+        return "the study's codebook.yaml differs from the codebook in its manifest; using the manifest's"
+    return None
 
 
 def read_codebook(study: Path) -> dict:
-    """The study's codebook copy as a dict (an empty codebook for a discovery-only study)."""
-    p = Path(study) / "codebook.yaml"
-    if not p.is_file():
-        return {"version": 1, "themes": []}
-    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise InputError(f"{p} is not a codebook (expected a mapping)")
-    return data
+    """The study's recorded codebook as a dict (an empty codebook for a discovery-only study)."""
+    return recorded_codebook(study) or {"version": 1, "themes": []}
 
 
 def study_edits(study: Path) -> dict:
@@ -64,21 +59,71 @@ def study_edits(study: Path) -> dict:
             "move": list(edits.get("move") or [])}
 
 
-def write_edits(study: Path, edits: dict) -> Path:
-    """Write `edits` into `<study>/codebook.yaml` atomically, keeping everything else."""
+def edited_codebook(study: Path, edits: dict) -> dict:
+    """The study's recorded codebook with its `edits:` block replaced by `edits` (checked as the CLI
+    checks a codebook)."""
     from framescope.themes.codebook import parse_codebook
 
-    data = read_codebook(study)
+    data = dict(read_codebook(study))
     clean = {k: edits[k] for k in ("rename", "merge", "move") if edits.get(k)}
     if clean:
         data["edits"] = clean
     else:
         data.pop("edits", None)
     parse_codebook(data, where="the edited codebook")  # never write a codebook the CLI would refuse
+    return data
+
+
+def write_codebook(study: Path, data: dict) -> Path:
+    """Write `data` to `<study>/codebook.yaml` atomically."""
     path = Path(study) / "codebook.yaml"
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     atomic_write_bytes(path, text.encode("utf-8"))
     return path
+
+
+def write_edits(study: Path, edits: dict) -> Path:
+    """Write the recorded codebook with `edits` into `<study>/codebook.yaml` (the file the re-run reads)."""
+    return write_codebook(study, edited_codebook(study, edits))
+
+
+def reapply(study: Path, edits: dict | None = None, progress=None) -> Path:
+    """Re-run the study's own config with the codebook its manifest records (plus `edits`, when
+    given), into the study folder.
+
+    The codebook comes from the manifest, never from a file lying in the folder (a warning is
+    logged when that file differs). The theme model applies codebook edits after fitting, with the
+    same seeds and inputs, so discovered topic keys stay the same and every measure is recomputed.
+    The manifest then names `<study>/codebook.yaml`, so `framescope run --config
+    <study>/manifest.json` reproduces the edited study. If the run fails, the folder is as before.
+    """
+    from framescope.config import RunConfig
+    from framescope.engines.pipeline import run
+
+    study = Path(study)
+    try:
+        cfg = RunConfig.model_validate(read_manifest(study).get("config") or {})
+    except ValueError as e:
+        raise InputError(f"the study's manifest.json holds no valid run config ({str(e).splitlines()[0]})") from None
+    if note := codebook_note(study):
+        log.warning("%s: %s", study, note)
+    codebook = edited_codebook(study, edits) if edits is not None else recorded_codebook(study)
+    path = study / "codebook.yaml"
+    before = path.read_bytes() if path.is_file() else None
+    if codebook is not None:
+        write_codebook(study, codebook)
+    cfg = cfg.model_copy(update={
+        "out": str(study.resolve()),
+        "themes": cfg.themes.model_copy(update={"codebook": str(path.resolve()) if codebook is not None else None}),
+    })
+    try:
+        return Path(run(cfg, progress=progress or False))
+    except BaseException:
+        if before is None:  # leave the study as it was: codebook and tables agree
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(path, before)
+        raise
 
 
 def add_rename(edits: dict, theme: str, label: str, themes: list[str]) -> dict:
@@ -112,21 +157,12 @@ def add_move(edits: dict, topic: str, into: str, discovered: list[str], named: l
 
 
 def save_and_apply(study, edits: dict) -> Path:
-    """Write the edits to the study (a session copy for the seed) and re-apply them."""
+    """Re-apply the study (a session copy for the seed) with `edits`."""
     from framescope.app.study import editable_copy
 
     target = editable_copy(study)
-    before = (target / "codebook.yaml").read_bytes() if (target / "codebook.yaml").is_file() else None
-    write_edits(target, edits)
-    try:
-        with st.spinner("Re-applying the edit: refitting the themes and every measure…"):
-            reapply(target)
-    except BaseException:
-        if before is None:  # leave the study as it was: edits and tables agree
-            (target / "codebook.yaml").unlink(missing_ok=True)
-        else:
-            (target / "codebook.yaml").write_bytes(before)
-        raise
+    with st.spinner("Re-applying the edit: refitting the themes and every measure…"):
+        reapply(target, edits)
     return target
 
 
@@ -152,6 +188,8 @@ def editor(study) -> None:
         st.info("The committed seed study is read-only. Your first edit makes a copy of it in this "
                 "session (“Seed study (edited copy)” in the sidebar); download it from Export.")
     current = study_edits(study.path)
+    if note := codebook_note(study.path):
+        st.warning(note[0].upper() + note[1:] + ".")
     done = _describe(current, study.tlabel)
     if done:
         st.markdown("Edits so far: " + "; ".join(escape_markdown(d) for d in done))

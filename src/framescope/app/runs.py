@@ -14,6 +14,7 @@ import streamlit as st
 from framescope.app.uploads import TEXT_TYPES, Upload, binary_reason
 from framescope.config import EmbedConfig, IngestConfig, MeasureConfig, RunConfig, ThemeConfig
 from framescope.errors import InputError
+from framescope.ingest.corpus import folder_files
 
 MAX_CODEBOOK_BYTES = 256 * 1024
 
@@ -26,7 +27,7 @@ def server_folder(folder: str, roots: list[Path]) -> Upload:
         raise InputError("that folder is outside the folders this server allows")
     if not path.is_dir():
         raise InputError("no such folder on the server")
-    files = sorted(p.name for p in path.iterdir() if p.is_file() and p.suffix.lower().lstrip(".") in TEXT_TYPES)
+    files = [p.name for p in folder_files(path, tuple(f".{t}" for t in TEXT_TYPES))]  # links out refused
     if not files:
         raise InputError("the folder has no .txt or .md files")
     return Upload(kind="text", inputs=[path], names=files)

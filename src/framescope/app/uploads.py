@@ -14,12 +14,13 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from framescope.ingest.columns import column_profile
+from framescope.ingest.columns import check_width, column_profile, header_width
 from framescope.errors import InputError
 
 TABLE_TYPES = ("csv", "tsv", "jsonl")
@@ -117,7 +118,7 @@ def zip_members(data: bytes) -> list[tuple[str, bytes]]:
     """(member name, bytes) of the .txt/.md files of a ZIP, after every safety check."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
         raise InputError("the ZIP archive is damaged or not a ZIP file") from None
     out, total = [], 0
     with zf:
@@ -139,8 +140,7 @@ def zip_members(data: bytes) -> list[tuple[str, bytes]]:
             if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
                 raise InputError(f"the ZIP member {base[:80]!r} inflates suspiciously; not read")
             limit = MAX_ZIP_TOTAL_MB * 2**20 - total
-            with zf.open(info) as f:
-                content = f.read(limit + 1)  # never trust the header's size
+            content = member_bytes(zf, info, base, limit + 1)
             total += len(content)
             if total > MAX_ZIP_TOTAL_MB * 2**20:
                 raise InputError(f"the ZIP unpacks to more than {MAX_ZIP_TOTAL_MB} MB")
@@ -149,6 +149,20 @@ def zip_members(data: bytes) -> list[tuple[str, bytes]]:
     if not out:
         raise InputError("the ZIP holds no .txt or .md files")
     return out
+
+
+def member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, base: str, limit: int) -> bytes:
+    """At most `limit` bytes of one ZIP member; InputError when its data are damaged (bad CRC,
+    broken compressed stream) or packed with a method Python cannot read."""
+    try:
+        with zf.open(info) as f:
+            return f.read(limit)  # never trust the header's size
+    except NotImplementedError:
+        raise InputError(f"the ZIP member {base[:80]!r} is compressed with a method that cannot be read; "
+                         "re-create the archive with standard (deflate) compression") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+        raise InputError(f"the ZIP member {base[:80]!r} is damaged (its data do not match its checksum); "
+                         "re-create the archive") from None
 
 
 def _unique(stem: str, taken: set[str]) -> str:
@@ -160,6 +174,8 @@ def _unique(stem: str, taken: set[str]) -> str:
 
 
 def _read_table(path: Path, ext: str) -> pd.DataFrame:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:  # the header only
+        check_width(header_width(f, ext), "the table")
     try:
         if ext == "jsonl":
             df = pd.read_json(path, lines=True, dtype=False)

@@ -61,6 +61,11 @@ class Embedder:
         self.batch_size = batch_size
         self.n_encoded = 0
 
+    @property
+    def declared_dim(self) -> int | None:
+        """The vector width, when it is known without loading the model (the cache checks it)."""
+        return self.dim
+
     def _encode_batch(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -142,6 +147,10 @@ class SentenceTransformerEmbedder(Embedder):
                         str(self.folder), device="cpu", local_files_only=True, trust_remote_code=False,
                         model_kwargs={"use_safetensors": True})
         return self._st
+
+    @property
+    def declared_dim(self) -> int | None:
+        return self._dim
 
     @property
     def dim(self) -> int:

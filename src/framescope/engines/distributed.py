@@ -56,11 +56,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framescope.artifacts import stored
+from framescope.artifacts import staging_prefix, stored
 from framescope.config import EmbedConfig, MeasureConfig, RunConfig
 from framescope.engines.stages import body_per_document, fitted_rows, theme_and_measure
 from framescope.engines.study import StudyRun, embedder_for, resolve_out
-from framescope.errors import InputError
+from framescope.errors import InputError, RunInterrupted
 
 log = logging.getLogger("framescope.engines.distributed")
 _MODELS: dict[str, object] = {}  # per worker process
@@ -190,6 +190,13 @@ def _client(cfg: RunConfig):
     return Client(cluster), cluster
 
 
+def lost_scheduler_message(address: str, out: Path, error: Exception) -> str:
+    """The one line a user reads when the dask scheduler goes away mid-run."""
+    what = type(error).__name__
+    return (f"lost the dask scheduler at {address} during the run ({what}); the study folder {out} is "
+            "unchanged; start the scheduler again and re-run the same command to resume")
+
+
 class DaskExecutor:
     """The executor steps of the stage sequence, one dask task per partition. Used as a context
     manager: the cluster (or the connection to ``cfg.scheduler``) starts with the first step and
@@ -202,6 +209,7 @@ class DaskExecutor:
         self.cfg, self.verbose = cfg, verbose
         self.client = self.cluster = None
         self.n_workers = 0
+        self.address = cfg.scheduler or ""
         self.embed_cfg = cfg.embed.model_dump(mode="json")
         self.measures = cfg.measures.model_dump(mode="json")
 
@@ -211,7 +219,7 @@ class DaskExecutor:
         if given:
             Path(given).mkdir(parents=True, exist_ok=True)
         out.parent.mkdir(parents=True, exist_ok=True)
-        self.work = Path(tempfile.mkdtemp(dir=given or out.parent, prefix=f".{out.name}.staging-dask-"))
+        self.work = Path(tempfile.mkdtemp(dir=given or out.parent, prefix=staging_prefix(out) + "dask-"))
         import distributed  # noqa: F401  (configures its loggers on import: set their level after)
 
         self.dlog = logging.getLogger("distributed")
@@ -228,14 +236,31 @@ class DaskExecutor:
         if not os.environ.get("FRAMESCOPE_KEEP_PARTITIONS"):
             shutil.rmtree(self.work, ignore_errors=True)
 
-    def _map(self, fn, *per_part, same=()) -> list:
-        """``fn(work, part, *per_part[i], *same)`` for every partition, gathered in partition order."""
-        parts = self.parts
+    def _map(self, fn, *per_part, same=(), parts=None) -> list:
+        """``fn(work, part, *per_part[i], *same)`` for every partition (or the given ``parts``),
+        gathered in partition order; a lost scheduler is a one-line ``RunInterrupted``."""
+        parts = self.parts if parts is None else parts
         args = [[str(self.work)] * len(parts), parts, *per_part, *([a] * len(parts) for a in same)]
-        return self.client.gather(self.client.map(fn, *args, pure=False))
+        try:
+            return self.client.gather(self.client.map(fn, *args, pure=False))
+        except Exception as e:
+            if self._scheduler_lost(e):
+                raise RunInterrupted(lost_scheduler_message(self.address, resolve_out(self.cfg.out), e)) from None
+            raise
+
+    def _scheduler_lost(self, error: Exception) -> bool:
+        """Whether a failed gather means the cluster is gone (not an error in a task)."""
+        from concurrent.futures import CancelledError
+
+        from distributed.comm.core import CommClosedError
+
+        if isinstance(error, (CancelledError, CommClosedError)):
+            return True
+        return isinstance(error, (OSError, TimeoutError)) and self.client.status != "running"
 
     def segment(self, documents: pd.DataFrame, bounds: list[tuple[int, int]]) -> list[pd.Series]:
         self.client, self.cluster = _client(self.cfg)
+        self.address = self.client.scheduler.address
         self.n_workers = max(1, len(self.client.scheduler_info()["workers"]))
         for i, (a, b) in enumerate(bounds):
             documents.iloc[a:b].to_parquet(self.work / f"documents-{i:05d}.parquet", index=False)
@@ -248,8 +273,7 @@ class DaskExecutor:
     def sample(self, doc_ids: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
         holders = [i for i, (a, b) in enumerate(self.bounds)
                    if self.documents["doc_id"].iloc[a:b].isin(doc_ids).any()]
-        got = self.client.gather(self.client.map(sample_rows, [str(self.work)] * len(holders), holders,
-                                                 [doc_ids] * len(holders), pure=False))
+        got = self._map(sample_rows, same=(doc_ids,), parts=holders)
         return pd.concat([s for s, _ in got], ignore_index=True), np.concatenate([v for _, v in got])
 
     def measure(self, study: StudyRun, model, sample: pd.DataFrame, sample_docs: list[str]) -> list[dict]:
@@ -272,4 +296,4 @@ class DaskExecutor:
 
     @property
     def info(self) -> dict:
-        return {"scheduler": self.client.scheduler.address, "workers": self.n_workers, "partitions": len(self.parts)}
+        return {"scheduler": self.address, "workers": self.n_workers, "partitions": len(self.parts)}

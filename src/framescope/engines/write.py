@@ -12,6 +12,13 @@ from framescope.artifacts import (
 )
 from framescope.engines.study import StudyRun
 
+KEEP_FROM_PREVIOUS_RUN: tuple[str, ...] = ()
+"""Files of an earlier study in the same folder that a new run keeps (when it does not write them
+itself), recorded in the manifest as ``kept_from_previous_run``. Empty: a run's folder holds exactly
+what that run wrote (a stale ``codebook.yaml`` of an earlier seed study once leaked into a
+discovery-only study this way). A later feature that must keep a user's file (hand labels, say)
+names it here."""
+
 
 @dataclass
 class StudyResult:
@@ -78,7 +85,13 @@ def manifest(study: StudyRun, result: StudyResult) -> dict:
                    "body_sentences": result.counts["body_sentences"],
                    "sources": int(result.documents["source"].nunique()), "themes": len(result.themes)},
         "notes": result.notes,
+        "kept_from_previous_run": kept_files(study.out),
     }
+
+
+def kept_files(out: Path) -> list[str]:
+    """The files of ``KEEP_FROM_PREVIOUS_RUN`` that the earlier study in ``out`` holds."""
+    return [name for name in KEEP_FROM_PREVIOUS_RUN if (Path(out) / name).exists()]
 
 
 def write_study(study: StudyRun, result: StudyResult) -> Path:
@@ -86,7 +99,7 @@ def write_study(study: StudyRun, result: StudyResult) -> Path:
     the model, the codebook and the manifest."""
     out = study.out
     with study.stage("write"):
-        with staging_dir(out) as tmp:
+        with staging_dir(out, keep=KEEP_FROM_PREVIOUS_RUN) as tmp:
             write_sentence_parts(result.sentence_parts, tmp / "sentences.parquet")
             for name, df in {"documents": result.documents, "themes": result.themes, **result.tables}.items():
                 write_table(df, tmp / f"{name}.parquet")

@@ -11,8 +11,11 @@ one (those scripts put no spaces between words), so a Chinese or Japanese corpus
 """
 from __future__ import annotations
 
+import csv
+import json
 import re
 from dataclasses import dataclass
+from typing import TextIO
 
 import pandas as pd
 
@@ -20,6 +23,8 @@ from framescope.config import IngestConfig
 from framescope.errors import InputError
 
 MIN_TEXT_WORDS = 5
+MAX_COLUMNS = 1000
+"""Widest table read (checked from the header, before the data: a 200,000-column CSV took 2.5 GB)."""
 TEXT_COLUMNS = ("text", "body", "content", "article", "full_text", "fulltext", "sentence", "paragraph")
 SOURCE_COLUMNS = ("source", "outlet", "publisher", "newspaper", "publication", "medium", "site",
                   "speaker", "party", "author", "actor")
@@ -42,6 +47,43 @@ class Guess:
 
     column: str | None
     reason: str
+
+
+# ------------------------------------------------------------------------------------ width
+def header_width(stream: TextIO, kind: str) -> int:
+    """Columns of a table read from its first record only (the header of a CSV/TSV, the keys of
+    a JSON Lines file's first object); 0 when that cannot tell (a JSON array)."""
+    if kind in ("csv", "tsv"):
+        try:
+            return len(next(csv.reader(stream, delimiter="," if kind == "csv" else "\t"), []))
+        except csv.Error:
+            return 0  # the table reader says what is wrong
+    if kind == "jsonl":
+        for line in stream:
+            if line.strip():
+                try:
+                    first = json.loads(line)
+                except ValueError:
+                    return 0  # the table reader says what is wrong
+                return len(first) if isinstance(first, dict) else 0
+    return 0
+
+
+def parquet_width(path) -> int:
+    """Columns of a Parquet file, from its footer (no data read); 0 if it has none to read."""
+    import pyarrow.parquet as pq
+
+    try:
+        return len(pq.read_schema(path).names)
+    except Exception:  # noqa: BLE001 — not Parquet: the table reader says so
+        return 0
+
+
+def check_width(n_columns: int, name: str) -> None:
+    """InputError (one line) when a table has more than MAX_COLUMNS columns."""
+    if n_columns > MAX_COLUMNS:
+        raise InputError(f"{name} has {n_columns:,} columns; framescope reads tables of at most {MAX_COLUMNS:,} "
+                         "columns (keep the text, source, date and title columns)")
 
 
 # ------------------------------------------------------------------------------------ profile

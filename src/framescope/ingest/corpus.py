@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from framescope.ingest.columns import checked_columns, column_profile
+from framescope.ingest.columns import check_width, checked_columns, column_profile, header_width, parquet_width
 from framescope.config import IngestConfig
 from framescope.errors import InputError
 from framescope.ingest.segment import is_headline, split_articles, trailer_name
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 TEXT_EXT = {".txt", ".md", ".markdown", ".text"}
 TABLE_EXT = {".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"}
 MANIFESTS = ("manifest.yaml", "manifest.yml")
+TABLE_KIND = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 DOC_COLUMNS = ["doc_id", "source", "title", "date", "text", "outlet", "genre", "attribution", "path", "n_chars"]
 BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
@@ -148,6 +149,9 @@ def _manifest(folder: Path) -> dict[str, dict] | None:
     path = next((folder / m for m in MANIFESTS if (folder / m).is_file()), None)
     if path is None:
         return None
+    if not inside(path, folder):
+        raise InputError(f"{path} is a link to a file outside {folder}; framescope reads only files inside "
+                         "the folder it is given")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:
@@ -176,9 +180,30 @@ def _meta_value(v):
     return None if v is None else str(v) if not isinstance(v, str) else v
 
 
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, with every link resolved, lies in folder ``root`` (also resolved)."""
+    real, top = path.resolve(), root.resolve()
+    return real == top or top in real.parents
+
+
+def folder_files(folder: Path, suffixes: set[str] | tuple[str, ...] = tuple(TEXT_EXT)) -> list[Path]:
+    """The visible files of ``folder`` with one of ``suffixes``, in name order. A link that
+    points outside the folder is refused (one-line ``InputError`` naming it): framescope reads
+    only files inside the folder it was given, so a link cannot disclose another file."""
+    files = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(".") or p.suffix.lower() not in suffixes:
+            continue
+        if not inside(p, folder):
+            raise InputError(f"{folder / p.name} is a link to a file outside {folder}; framescope reads only "
+                             "files inside the folder it is given")
+        if p.is_file():
+            files.append(p)
+    return files
+
+
 def _folder_documents(folder: Path, cfg: IngestConfig) -> list[dict]:
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in TEXT_EXT and not p.name.startswith("."))
+    files = folder_files(folder)
     if not files:
         raise InputError(f"folder {folder} has no .txt or .md files")
     manifest = _manifest(folder)
@@ -202,8 +227,10 @@ def _read_table(path: Path, cfg: IngestConfig) -> pd.DataFrame:
         if ext in (".parquet", ".pq"):
             if _file_size(path, cfg) == 0:
                 raise InputError(f"{path.name} is empty")
+            check_width(parquet_width(path), path.name)
             return pd.read_parquet(path)
         text = read_text(path, cfg)
+        check_width(header_width(io.StringIO(text), TABLE_KIND.get(ext, "tsv")), path.name)
         if ext in (".jsonl", ".ndjson"):
             return pd.read_json(io.StringIO(text), lines=True, dtype=False)
         if ext == ".json":
@@ -244,6 +271,7 @@ def _table_documents(path: Path, cfg: IngestConfig) -> list[dict]:
     df = _read_table(path, cfg)
     if df.empty:
         raise InputError(f"{name} has no rows")
+    check_width(len(df.columns), name)  # a JSON array has no header to check before reading
     df.columns = [str(c) for c in df.columns]
     df = df.reset_index(drop=True)
     chosen = checked_columns(column_profile(df), name, cfg)
