@@ -167,3 +167,17 @@ def test_the_emphasis_page_shows_the_corrected_shares_after_validation(study, tm
     corrected = next(t for t in tables if "share_corrected" in t.columns)
     climate = corrected[corrected["theme"] == "Climate change"]
     assert len(climate) and climate["share_corrected"].notna().any()
+
+
+def test_a_rerun_keeps_the_hand_labels_and_drops_what_was_computed_from_them(study, tmp_path):
+    import json
+
+    _seed_labels_by_id(study).to_csv(tmp_path / "labels.csv", index=False)
+    assert _cli("validate", study, "--labels", tmp_path / "labels.csv", "--n-boot", 100, cwd=tmp_path).returncode == 0
+    labels = pd.read_parquet(study / "labels.parquet")
+    r = _cli("--quiet", "run", "--config", study / "manifest.json", "--out", study, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(study / "labels.parquet"), labels)
+    assert json.loads((study / "manifest.json").read_text())["kept_from_previous_run"] == ["labels.parquet"]
+    assert not (study / "validation.json").exists() and not (study / "emphasis_corrected.parquet").exists()
+    assert _cli("validate", study, "--n-boot", 100, cwd=tmp_path).returncode == 0  # the kept labels still fit

@@ -12,12 +12,14 @@ from framescope.artifacts import (
 )
 from framescope.engines.study import StudyRun
 
-KEEP_FROM_PREVIOUS_RUN: tuple[str, ...] = ()
+KEEP_FROM_PREVIOUS_RUN: tuple[str, ...] = ("labels.parquet",)
 """Files of an earlier study in the same folder that a new run keeps (when it does not write them
-itself), recorded in the manifest as ``kept_from_previous_run``. Empty: a run's folder holds exactly
-what that run wrote (a stale ``codebook.yaml`` of an earlier seed study once leaked into a
-discovery-only study this way). A later feature that must keep a user's file (hand labels, say)
-names it here."""
+itself), recorded in the manifest as ``kept_from_previous_run``. Only the researcher's own hand
+labels (``framescope validate``), which no run can recreate: they name sentence ids, and
+``framescope validate`` checks them against the new study before using them. Everything else in
+the folder is exactly what the run wrote (a stale ``codebook.yaml`` of an earlier seed study once
+leaked into a discovery-only study); the agreement and corrected shares computed from the labels
+are not kept, since they describe the earlier run."""
 
 
 @dataclass
