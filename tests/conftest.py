@@ -18,6 +18,15 @@ SEED_CODEBOOK = SEEDS / "codebook.yaml"
 SEED_LABELS = ROOT / "tests" / "data" / "seed_labels.csv"
 
 
+def sentence_rows(source, doc, spec, words=10, body=True) -> list[dict]:
+    """Themed sentence rows for hand-built emphasis tables; spec: list of (paragraph, theme, n)."""
+    out = []
+    for para, theme, n in spec:
+        out += [dict(source=source, doc_id=doc, paragraph=para, theme=theme, is_body=body,
+                     n_words=words, text="w " * words)] * n
+    return out
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cache_dir(tmp_path_factory):
     """One embedding cache for the session, never the user's own."""

@@ -14,15 +14,10 @@ from framescope.measures.emphasis import (
 )
 from framescope.report.figures import emphasis_heatmap, share_scale_max
 from framescope.measures.summary import study_summary
+from conftest import sentence_rows
 
 
-def _rows(source, doc, spec, words=10, body=True):
-    """spec: list of (paragraph, theme, n sentences)."""
-    out = []
-    for para, theme, n in spec:
-        out += [dict(source=source, doc_id=doc, paragraph=para, theme=theme, is_body=body,
-                     n_words=words, text="w " * words)] * n
-    return out
+_rows = sentence_rows
 
 
 def three_sources() -> pd.DataFrame:

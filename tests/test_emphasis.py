@@ -15,17 +15,12 @@ from framescope.measures.emphasis import (
     COLUMNS, TIME_COLUMNS, adjusted_residuals, auto_period, emphasis_over_time, emphasis_table,
 )
 from framescope.errors import InputError
+from conftest import sentence_rows
 
 Z2 = 1.959963984540054 ** 2  # z for a 95% interval, squared: 3.8414588
 
 
-def _rows(source, doc, spec, words=10, body=True):
-    """spec: list of (paragraph, theme, n sentences)."""
-    out = []
-    for para, theme, n in spec:
-        out += [dict(source=source, doc_id=doc, paragraph=para, theme=theme, is_body=body,
-                     n_words=words, text="w " * words)] * n
-    return out
+_rows = sentence_rows
 
 
 def hand_table() -> pd.DataFrame:

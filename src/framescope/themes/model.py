@@ -260,14 +260,15 @@ class ThemeModel:
         each of its topic embeddings, in BERTopic's order) and ``topic_embeddings_``."""
         from framescope.themes.topic_model import components, keywords, study_topic_model, topic_ids
 
-        keys = [k for k in dict.fromkeys([*self.theme_keys_, *sorted(
-            (t for t in set(theme.tolist()) if t.startswith("topic_")), key=lambda t: int(t.split("_")[1]))])
-            if k in set(theme.tolist())]
+        present = set(theme.tolist())
+        topics = sorted((t for t in present if t.startswith("topic_")), key=lambda t: int(t.split("_")[1]))
+        keys = [k for k in dict.fromkeys([*self.theme_keys_, *topics]) if k in present]
         index = {k: i for i, k in enumerate(keys)}
         y = np.array([index.get(t, -1) for t in theme], dtype=int)
         texts = body["text"].astype(str).tolist()
         self.topic_model_ = study_topic_model(texts, V, y, embedder) if len(V) else None
-        self.bertopic_ = components(None)["study_model"] | {"bertopic_version": components(None)["bertopic_version"]}
+        described = components(None)
+        self.bertopic_ = described["study_model"] | {"bertopic_version": described["bertopic_version"]}
         self.keywords_: dict[str, list[str]] = {}
         dim = V.shape[1] if V.ndim == 2 else 0
         if self.topic_model_ is None:
@@ -276,7 +277,7 @@ class ThemeModel:
             return
         ids = topic_ids(self.topic_model_, y)  # our index -> BERTopic's topic
         by_topic = {t: (keys[i] if i >= 0 else UNASSIGNED) for i, t in ids.items()}
-        first = -1 if self.topic_model_._outliers else 0
+        first = -1 if -1 in self.topic_model_.topic_sizes_ else 0  # the outliers' embedding comes first
         order = range(first, first + len(self.topic_model_.topic_embeddings_))
         self.topic_keys_ = np.array([by_topic[t] for t in order], dtype=object)
         self.topic_embeddings_ = np.asarray(self.topic_model_.topic_embeddings_, dtype=np.float32)
