@@ -30,6 +30,7 @@ difference); all other text goes to pysbd. About 75% of running prose takes the 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
 
 import numpy as np
@@ -61,6 +62,8 @@ MIN_SIDE = 2              # paragraphs on each side of an article cut
 MIN_Z, SPLIT_Z = 2.5, 4.0  # topic-shift z needed; z + cue needed
 MAX_WINDOW = 120          # longest paragraph window searched at once
 N_PERM = 99               # shuffles per window for the permutation null
+MAX_PIECE_CHARS = 5000    # longest run of text pysbd splits at once (its cost is quadratic in it)
+GROUP_CHARS = 1000        # in a longer run, neighbouring pieces go to pysbd together up to this length
 
 
 # ---------------------------------------------------------------------------------- line cues
@@ -255,7 +258,33 @@ def split_articles(text: str, seed: int = 0) -> list[tuple[int, int]]:
 def _segmenter():
     import pysbd
 
-    return pysbd.Segmenter(language="en", clean=False)
+    class Segmenter(pysbd.Segmenter):
+        """pysbd's segmenter with its matching of sentences back to the text done by `str.find`.
+
+        pysbd compiles a regex per sentence (`re.escape(sentence) + r"\s*"`) and scans the text
+        from its start for each one: quadratic in a long text, and the compiles flush Python's
+        regex cache, which pysbd's own rules then recompile. This is the same search (the
+        leftmost non-overlapping matches, from the start, the first ending after the previous
+        sentence) without regexes, so the sentences are the same."""
+
+        def sentences_with_char_spans(self, sentences):
+            text, spans, prior_end = self.original_text, [], 0
+            for sent in sentences:
+                pos = 0
+                while (at := text.find(sent, pos)) >= 0:
+                    end = at + len(sent)
+                    while end < len(text) and text[end].isspace():
+                        end += 1
+                    if end > prior_end:
+                        spans.append(TextSpan(text[at:end], at, end))
+                        prior_end = end
+                        break
+                    pos = end
+            return spans
+
+    from pysbd.utils import TextSpan
+
+    return Segmenter(language="en", clean=False)
 
 
 def _n_words(text: str) -> int:
@@ -284,6 +313,74 @@ def _abbreviations() -> frozenset[str]:
     return frozenset(x.lower() for x in (*a.ABBREVIATIONS, *a.PREPOSITIVE_ABBREVIATIONS, *a.NUMBER_ABBREVIATIONS))
 
 
+# A cut is safe where pysbd always ends a sentence: a lowercase word of 2+ letters (not one of its
+# abbreviations, not a roman numeral of a list) right before `.!?`, then whitespace and a capitalised word.
+_SAFE_CUT = re.compile(r"(?<![\w.'’\-])([a-z]{2,})[.!?]\s+(?=[A-Z][a-z])")
+_ROMAN = re.compile(r"[ivxlcdm]+")
+_SPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def _enclosures() -> tuple[re.Pattern, ...]:
+    """pysbd's own patterns for text between quotes, brackets and dashes (it never splits inside one)."""
+    from pysbd.between_punctuation import BetweenPunctuation as B
+
+    return tuple(re.compile(p) for p in (
+        B.BETWEEN_SINGLE_QUOTES_REGEX, B.BETWEEN_SINGLE_QUOTE_SLANTED_REGEX, B.BETWEEN_DOUBLE_QUOTES_REGEX_2,
+        B.BETWEEN_SQUARE_BRACKETS_REGEX_2, B.BETWEEN_PARENS_REGEX_2, B.BETWEEN_QUOTE_ARROW_REGEX_2,
+        B.BETWEEN_EM_DASHES_REGEX_2, B.BETWEEN_QUOTE_SLANTED_REGEX_2))
+
+
+def _enclosed(chunk: str) -> np.ndarray:
+    """Per position i of chunk: True where a cut before chunk[i] would fall inside quotes, brackets
+    or dashes (inside one of pysbd's enclosures)."""
+    depth = np.zeros(len(chunk) + 1, dtype=np.int32)
+    for pattern in _enclosures():
+        for m in pattern.finditer(chunk):
+            depth[m.start() + 1] += 1
+            depth[m.end()] -= 1
+    return np.cumsum(depth)[:len(chunk)] > 0
+
+
+def sentence_cuts(chunk: str) -> tuple[list[int], list[int]]:
+    """Offsets in chunk after safe sentence ends (`_SAFE_CUT`): (those outside quotes, brackets
+    and dashes; all of them)."""
+    abbreviations = _abbreviations()
+    loose = [m.end() for m in _SAFE_CUT.finditer(chunk)
+             if m.group(1) not in abbreviations and not _ROMAN.fullmatch(m.group(1))]
+    enclosed = _enclosed(chunk) if loose else None
+    return [c for c in loose if not enclosed[c]], loose
+
+
+def piece_bounds(chunk: str, limit: int | None = None) -> list[tuple[int, int]]:
+    """Cut a run of text longer than `limit` (MAX_PIECE_CHARS) into pieces of at most `limit`
+    characters, so that pysbd (whose cost grows with the square of its input) only sees bounded
+    input. Each cut is the last one in reach of: a safe sentence end (see `_SAFE_CUT`) outside
+    quotes, brackets and dashes; a safe sentence end anywhere; whitespace; else a hard cut. A run
+    of at most `limit` characters is one piece, as before, so ordinary paragraphs are split as
+    they always were."""
+    limit = MAX_PIECE_CHARS if limit is None else limit
+    n = len(chunk)
+    if n <= limit:
+        return [(0, n)]
+    safe, loose = sentence_cuts(chunk)
+    bounds, start = [], 0
+    for end in (*safe, n):
+        while end - start > limit:  # no safe sentence end in reach: the best cut short of the limit
+            hi = start + limit
+            i = bisect_right(loose, hi) - 1
+            if i >= 0 and loose[i] > start:
+                cut = loose[i]
+            else:
+                gaps = [m.end() for m in _SPACE.finditer(chunk, start + 1, hi)]
+                cut = gaps[-1] if gaps else hi
+            bounds.append((start, cut))
+            start = cut
+        bounds.append((start, end))
+        start = end
+    return bounds
+
+
 def plain_sentences(chunk: str) -> list[str] | None:
     """The sentences of a plainly punctuated text (see the module doc), or None when pysbd is needed."""
     if _NOT_PLAIN.search(chunk):
@@ -298,22 +395,40 @@ def plain_sentences(chunk: str) -> list[str] | None:
 
 
 def _pysbd_spans(text: str, s: int, e: int, mask_quotes: bool = False) -> list[tuple[int, int]]:
-    """pysbd sentences of text[s:e] as absolute spans; line breaks (and optionally quotes) masked."""
+    """pysbd sentences of text[s:e] as absolute spans; line breaks (and optionally quotes) masked.
+
+    A run longer than MAX_PIECE_CHARS is cut into pieces first (`piece_bounds`), each split on its own."""
     chunk = text[s:e].replace("\n", " ")
     if mask_quotes:
         chunk = re.sub(f"[{OPEN_QUOTES}{CLOSE_QUOTES}]", " ", chunk)
-    pieces = plain_sentences(chunk)
+    bounds = piece_bounds(chunk)
+    if len(bounds) == 1:
+        return _piece_spans(text, s, chunk, 0, len(chunk))
+    out: list[tuple[int, int]] = []
+    group: list[int] = []  # neighbouring pieces that need pysbd go to it together, up to GROUP_CHARS
+    for a, b in bounds:
+        if group and (b - group[0] > GROUP_CHARS or plain_sentences(chunk[a:b]) is not None):
+            out += _piece_spans(text, s, chunk, *group)
+            group = []
+        group = [group[0] if group else a, b]
+    return out + _piece_spans(text, s, chunk, *group)
+
+
+def _piece_spans(text: str, s: int, chunk: str, a: int, b: int) -> list[tuple[int, int]]:
+    """The sentences of chunk[a:b] (chunk = text[s:...] with line breaks masked) as absolute spans."""
+    piece = chunk[a:b]
+    pieces = plain_sentences(piece)
     out, cursor = [], 0
-    for piece in pieces if pieces is not None else _segmenter().segment(chunk):
-        piece = piece.strip()
-        if not piece:
+    for sent in pieces if pieces is not None else _segmenter().segment(piece):
+        sent = sent.strip()
+        if not sent:
             continue
-        at = chunk.find(piece, cursor)
-        if at < 0:  # pysbd altered the text: fall back to the rest of the chunk as one sentence
-            out.append(_trim(text, s + cursor, e))
+        at = piece.find(sent, cursor)
+        if at < 0:  # pysbd altered the text: fall back to the rest of the piece as one sentence
+            out.append(_trim(text, s + a + cursor, s + b))
             break
-        out.append((s + at, s + at + len(piece)))
-        cursor = at + len(piece)
+        out.append((s + a + at, s + a + at + len(sent)))
+        cursor = at + len(sent)
     return [sp for sp in out if sp[1] > sp[0]]
 
 
