@@ -1,15 +1,21 @@
 """Article splitting of pasted dumps, and the sentence table (kinds, quotes, offsets)."""
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 
-from conftest import RAW_SEED, SEED_CORPUS
-from framescope.ingest.corpus import normalize_text
-from framescope.ingest.segment import SENTENCE_COLUMNS, document_sentences, sentence_table, split_articles
+from conftest import RAW_SEED, ROOT, SEED_CORPUS
+from framescope.config import IngestConfig
+from framescope.ingest import segment
+from framescope.ingest.corpus import load_documents, normalize_text
+from framescope.ingest.segment import (SENTENCE_COLUMNS, document_sentences, paragraph_spans, sentence_table,
+                                       split_articles)
 
 DATA = RAW_SEED.parents[2] / "tests" / "data" / "ingest"
 SEED_NAMES = ("uk_embassy", "global_times", "foreign_policy")
+NEWS = ROOT / "research" / "validation" / "news" / "corpus.csv"
 
 
 def _read(path) -> str:
@@ -201,3 +207,96 @@ def test_sentence_table_on_seed_corpus(tmp_path):
     assert table.dtypes["is_body"] == bool and table.dtypes["start"] == "int64"
     empty = sentence_table(docs.iloc[:0])
     assert list(empty.columns) == SENTENCE_COLUMNS and len(empty) == 0
+
+
+# ------------------------------------------------------------- long paragraphs, parallel splitting
+def _body_runs(text: str):
+    """(start, end) of every body run of a document, as `document_sentences` splits them."""
+    blocks = paragraph_spans(text)
+    single = len(blocks) == 1 and "\n" not in text[blocks[0][0]:blocks[0][1]]
+    for p, block in enumerate(blocks):
+        for s, e, kind in segment._line_kinds(text, block, p == 0, single):
+            if kind == "body":
+                yield s, e
+
+
+def test_seed_sentences_equal_the_committed_seed_study():
+    """The seed corpus splits into exactly the sentences (ids, offsets, texts, kinds) of the
+    committed study: cutting long runs into pieces changed nothing on ordinary text."""
+    docs = load_documents([str(SEED_CORPUS)], IngestConfig())
+    table = sentence_table(docs)
+    committed = pd.read_parquet(SEED_CORPUS.parents[1] / "artifacts" / "seed" / "sentences.parquet",
+                                columns=SENTENCE_COLUMNS)
+    pd.testing.assert_frame_equal(table, committed, check_exact=True)
+
+
+def test_cutting_at_every_safe_sentence_end_changes_no_sentence(monkeypatch):
+    """The cut rule: a run cut at each of its safe sentence ends (outside quotes and brackets)
+    gives the same sentences as the run split whole, on every body run of the seed corpus and the
+    test articles (the most cuts the rule can make)."""
+    texts = [_read(p) for p in sorted(SEED_CORPUS.glob("*.txt")) + sorted(DATA.glob("*.txt"))]
+    n_cuts = 0
+    for text in texts:
+        for s, e in _body_runs(text):
+            monkeypatch.setattr(segment, "piece_bounds", lambda chunk: [(0, len(chunk))])
+            whole = segment._repair(text, segment._pysbd_spans(text, s, e))
+            cuts = segment.sentence_cuts(text[s:e].replace("\n", " "))[0]
+            n_cuts += len(cuts)
+            bounds = [0, *cuts, e - s]
+            monkeypatch.setattr(segment, "piece_bounds", lambda chunk: list(zip(bounds, bounds[1:])))
+            assert segment._repair(text, segment._pysbd_spans(text, s, e)) == whole, text[s:e][:200]
+    assert n_cuts > 30
+
+
+def test_piece_bounds_are_bounded_cover_the_run_and_avoid_quotes():
+    quote = "He said “it was over. We won. They lost.” and left. "
+    run = ("The vote was held today. " * 30 + quote) * 40
+    bounds = segment.piece_bounds(run, limit=400)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(run)
+    assert all(b0[1] == b1[0] for b0, b1 in zip(bounds, bounds[1:]))
+    assert all(0 < b - a <= 400 for a, b in bounds)
+    inside = [run.index("“", a) for a in range(0, len(run), len(run) // 40)]
+    for q in inside:  # no cut between an opening quote and its closing one
+        close = run.index("”", q)
+        assert not any(q < a < close for a, _ in bounds)
+    words = "word " * 1000  # no sentence end at all: cut at whitespace
+    assert all(words[a:b].endswith(" ") for a, b in segment.piece_bounds(words, limit=300)[:-1])
+    solid = "x" * 1000  # not even whitespace: hard cuts at the limit
+    assert segment.piece_bounds(solid, limit=300) == [(0, 300), (300, 600), (600, 900), (900, 1000)]
+    assert segment.piece_bounds("Short. Text.", limit=300) == [(0, 12)]
+
+
+@pytest.mark.timeout(300)
+def test_a_one_megabyte_paragraph_splits_in_bounded_time_and_keeps_every_character():
+    """Issue 14: a 1 MB paragraph took far over 200 s (pysbd is quadratic in its input). Now it
+    is split in bounded pieces: a guard of 30 s of CPU (about 7 s here), and every character
+    of the paragraph is in exactly one sentence, in order."""
+    paras = [" ".join(_read(SEED_CORPUS / f"{n}.txt")[s:e].split()) for n in SEED_NAMES
+             for s, e in _body_runs(_read(SEED_CORPUS / f"{n}.txt"))]
+    text = " ".join(paras)
+    text = " ".join([text] * (1_000_000 // len(text) + 1))[:1_000_000].rsplit(" ", 1)[0] + "."
+    t0 = time.process_time()
+    rows = document_sentences(text)
+    cpu = time.process_time() - t0
+    assert cpu < 30, f"{cpu:.1f} s of CPU for a 1 MB paragraph"
+    assert len(rows) > 5000 and all(r["is_body"] and r["paragraph"] == 0 for r in rows)
+    ends = [0] + [r["end"] for r in rows]
+    for r, prev_end in zip(rows, ends):
+        assert text[r["start"]:r["end"]] == r["text"] and r["start"] >= prev_end  # in order, no overlap
+        assert text[prev_end:r["start"]].isspace() or prev_end == r["start"]  # nothing but spaces between
+    assert text[rows[-1]["end"]:].strip() == ""
+    assert max(len(r["text"]) for r in rows) < segment.MAX_PIECE_CHARS
+
+
+def test_parallel_and_serial_sentence_tables_are_identical(monkeypatch):
+    """Issue 13: documents split over 2 processes give exactly the serial table (ids, order,
+    offsets, texts), also across a long paragraph cut into pieces."""
+    docs = load_documents([str(NEWS)], IngestConfig()).iloc[:120]
+    long_doc = docs.iloc[[0]].assign(doc_id="dlong", text=" ".join(docs["text"].iloc[1:60]))
+    docs = pd.concat([docs, long_doc], ignore_index=True)
+    monkeypatch.setattr(segment, "PARALLEL_MIN_CHARS", 0)
+    serial = sentence_table(docs, workers=1)
+    parallel = sentence_table(docs, workers=2)
+    assert len(serial) > 900 and (serial["doc_id"] == "dlong").sum() > 200
+    pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
+    assert segment._batches([5, 5, 5, 5], 2) == [(0, 2), (2, 4)]

@@ -32,6 +32,7 @@ SourceCol = typer.Option(None, "--source-col", help="Source column of a table [d
 DateCol = typer.Option(None, "--date-col", help="Date column of a table (optional).")
 TitleCol = typer.Option(None, "--title-col", help="Title column of a table (optional).")
 MaxMb = typer.Option(None, "--max-file-mb", help="Refuse input files larger than this many MB [default: 50].")
+Workers = typer.Option(None, "--workers", min=1, help="Processes that split sentences [default: every available core].")
 
 
 @app.callback()
@@ -47,9 +48,9 @@ def _main(
     )
 
 
-def _ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb) -> dict:
+def _ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers=None) -> dict:
     given = dict(text_col=text_col, source_col=source_col, date_col=date_col,
-                 title_col=title_col, max_file_mb=max_file_mb)
+                 title_col=title_col, max_file_mb=max_file_mb, workers=workers)
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -62,6 +63,7 @@ def ingest(
     date_col: Optional[str] = DateCol,
     title_col: Optional[str] = TitleCol,
     max_file_mb: Optional[float] = MaxMb,
+    workers: Optional[int] = Workers,
 ) -> None:
     """Read a corpus, split it into documents and sentences, write two tables."""
     from framescope.artifacts import staging_dir, write_table
@@ -69,9 +71,9 @@ def ingest(
     from framescope.ingest.corpus import load_documents
     from framescope.ingest.segment import sentence_table
 
-    cfg = IngestConfig(**_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb))
+    cfg = IngestConfig(**_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers))
     docs = load_documents([str(p) for p in paths], cfg)
-    sents = sentence_table(docs)
+    sents = sentence_table(docs, cfg.workers)
     with staging_dir(out) as tmp:
         write_table(docs, tmp / "documents.parquet")
         write_table(sents, tmp / "sentences.parquet")
@@ -95,6 +97,7 @@ def run(
     date_col: Optional[str] = DateCol,
     title_col: Optional[str] = TitleCol,
     max_file_mb: Optional[float] = MaxMb,
+    workers: Optional[int] = Workers,
 ) -> None:
     """Run the whole study: ingest, themes, emphasis and framing, into one artifact folder."""
     from framescope.config import load_config, seed_config
@@ -124,7 +127,7 @@ def run(
         data["engine"] = engine
     if scheduler:
         data["scheduler"] = scheduler
-    data["ingest"].update(_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb))
+    data["ingest"].update(_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers))
     from framescope.config import RunConfig, validated
     cfg = validated(RunConfig, data, "run options")
     study = run_pipeline(cfg, progress=not _state["quiet"])

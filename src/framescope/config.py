@@ -31,6 +31,9 @@ class IngestConfig(_Section):
     title_col: str | None = None
     max_file_mb: float = Field(50.0, gt=0, description="Refuse any input file larger than this.")
     split_dumps: bool = Field(True, description="Split a single text file of pasted articles into documents.")
+    workers: int | None = Field(None, ge=1, description="Processes that split documents into sentences (corpora of 1M+ "
+                                "characters); None = every available core, 1 = this process. The sentences "
+                                "are the same for any number.")
 
 
 class EmbedConfig(_Section):

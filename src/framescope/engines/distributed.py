@@ -93,7 +93,7 @@ def segment(work: str, part: int) -> pd.Series:
     from framescope.ingest.segment import sentence_table
 
     w = Path(work)
-    sentences = sentence_table(pd.read_parquet(_need(w / f"documents-{part:05d}.parquet")))
+    sentences = sentence_table(pd.read_parquet(_need(w / f"documents-{part:05d}.parquet")), workers=1)  # one per worker
     sentences.to_parquet(w / f"sentences-{part:05d}.parquet", index=False)
     return body_per_document(sentences)
 

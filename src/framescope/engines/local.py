@@ -39,7 +39,8 @@ class LocalExecutor:
     """The executor steps, run in this process. After :meth:`measure` (or when made with
     :meth:`from_sentences`) it holds the themed sentences and their vectors in memory."""
 
-    def __init__(self):
+    def __init__(self, workers: int | None = None):
+        self.workers = workers  # processes that split sentences (``IngestConfig.workers``)
         self.all_documents: pd.DataFrame | None = None
         self.documents: list[pd.DataFrame] = []
         self.sentences: list[pd.DataFrame] = []
@@ -66,7 +67,7 @@ class LocalExecutor:
         sentences per document, partition by partition."""
         self.all_documents = documents
         self.documents = [documents.iloc[a:b] for a, b in bounds]
-        self.sentences = [sentence_table(d) for d in self.documents]
+        self.sentences = [sentence_table(d, self.workers) for d in self.documents]
         self.info = {"partitions": len(bounds)}
         return [body_per_document(s) for s in self.sentences]
 

@@ -47,7 +47,7 @@ def run(cfg: RunConfig | StudyRun, progress: bool | Progress = False) -> Path:
     study = cfg if isinstance(cfg, StudyRun) else None
     run_cfg = study.cfg if study else cfg
     verbose = study.progress is not no_progress if study else bool(progress)
-    executor = DaskExecutor(run_cfg, verbose) if run_cfg.engine == "dask" else LocalExecutor()
+    executor = DaskExecutor(run_cfg, verbose) if run_cfg.engine == "dask" else LocalExecutor(run_cfg.ingest.workers)
     return run_stages(study or StudyRun.from_config(run_cfg, progress), executor)
 
 

@@ -29,6 +29,7 @@ difference); all other text goes to pysbd. About 75% of running prose takes the 
 """
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_right
 from functools import lru_cache
@@ -64,6 +65,7 @@ MAX_WINDOW = 120          # longest paragraph window searched at once
 N_PERM = 99               # shuffles per window for the permutation null
 MAX_PIECE_CHARS = 5000    # longest run of text pysbd splits at once (its cost is quadratic in it)
 GROUP_CHARS = 1000        # in a longer run, neighbouring pieces go to pysbd together up to this length
+PARALLEL_MIN_CHARS = 1_000_000  # smaller corpora are split into sentences in one process
 
 
 # ---------------------------------------------------------------------------------- line cues
@@ -261,7 +263,7 @@ def _segmenter():
     class Segmenter(pysbd.Segmenter):
         """pysbd's segmenter with its matching of sentences back to the text done by `str.find`.
 
-        pysbd compiles a regex per sentence (`re.escape(sentence) + r"\s*"`) and scans the text
+        pysbd compiles a regex per sentence (`re.escape(sentence)` + `\\s*`) and scans the text
         from its start for each one: quadratic in a long text, and the compiles flush Python's
         regex cache, which pysbd's own rules then recompile. This is the same search (the
         leftmost non-overlapping matches, from the start, the first ending after the previous
@@ -515,11 +517,46 @@ def document_sentences(text: str) -> list[dict]:
     return rows
 
 
-def sentence_table(documents: pd.DataFrame) -> pd.DataFrame:
-    """One row per sentence (and per heading, caption and trailer line) of every document."""
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system reports one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _batch_sentences(texts: list[str]) -> list[list[dict]]:
+    return [document_sentences(t) for t in texts]
+
+
+def _batches(lengths: list[int], n: int) -> list[tuple[int, int]]:
+    """Runs of whole documents, in order, of about equal total length (at most n runs)."""
+    edges = np.searchsorted(np.cumsum(lengths), np.linspace(0, sum(lengths), n + 1)[1:-1], side="right")
+    bounds = [0, *sorted(set(int(e) for e in edges) - {0, len(lengths)}), len(lengths)]
+    return list(zip(bounds, bounds[1:]))
+
+
+def document_rows(texts: list[str], workers: int | None = None) -> list[list[dict]]:
+    """`document_sentences` of each text, in order; over `workers` processes (None: every available
+    core) when the texts hold at least PARALLEL_MIN_CHARS characters, else in this process. The
+    rows do not depend on the number of workers."""
+    workers = available_cores() if workers is None else workers
+    if workers <= 1 or len(texts) < 2 or sum(map(len, texts)) < PARALLEL_MIN_CHARS:
+        return _batch_sentences(texts)
+    from joblib import Parallel, delayed
+
+    batches = _batches([len(t) for t in texts], 4 * workers)
+    with Parallel(n_jobs=workers, backend="loky") as parallel:
+        done = parallel(delayed(_batch_sentences)(texts[a:b]) for a, b in batches)
+    return [rows for batch in done for rows in batch]
+
+
+def sentence_table(documents: pd.DataFrame, workers: int | None = None) -> pd.DataFrame:
+    """One row per sentence (and per heading, caption and trailer line) of every document.
+
+    `workers` processes split the documents (see `document_rows`); the table is the same for any
+    number of them."""
     rows = []
-    for doc in documents.itertuples(index=False):
-        for pos, row in enumerate(document_sentences(doc.text)):
+    per_doc = document_rows(documents["text"].tolist(), workers)
+    for doc, doc_rows in zip(documents.itertuples(index=False), per_doc):
+        for pos, row in enumerate(doc_rows):
             rows.append({"sentence_id": f"{doc.doc_id}-s{pos:04d}", "doc_id": doc.doc_id,
                          "source": doc.source, "position": pos, **row})
     table = pd.DataFrame(rows, columns=SENTENCE_COLUMNS)
