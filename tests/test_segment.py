@@ -8,7 +8,7 @@ import pytest
 
 from conftest import RAW_SEED, ROOT, SEED_CORPUS
 from framescope.config import IngestConfig
-from framescope.ingest import segment
+from framescope.ingest import pieces, segment
 from framescope.ingest.corpus import load_documents, normalize_text
 from framescope.ingest.segment import (SENTENCE_COLUMNS, document_sentences, paragraph_spans, sentence_table,
                                        split_articles)
@@ -240,7 +240,7 @@ def test_cutting_at_every_safe_sentence_end_changes_no_sentence(monkeypatch):
         for s, e in _body_runs(text):
             monkeypatch.setattr(segment, "piece_bounds", lambda chunk: [(0, len(chunk))])
             whole = segment._repair(text, segment._pysbd_spans(text, s, e))
-            cuts = segment.sentence_cuts(text[s:e].replace("\n", " "))[0]
+            cuts = pieces.sentence_cuts(text[s:e].replace("\n", " "))[0]
             n_cuts += len(cuts)
             bounds = [0, *cuts, e - s]
             monkeypatch.setattr(segment, "piece_bounds", lambda chunk: list(zip(bounds, bounds[1:])))
@@ -251,7 +251,7 @@ def test_cutting_at_every_safe_sentence_end_changes_no_sentence(monkeypatch):
 def test_piece_bounds_are_bounded_cover_the_run_and_avoid_quotes():
     quote = "He said “it was over. We won. They lost.” and left. "
     run = ("The vote was held today. " * 30 + quote) * 40
-    bounds = segment.piece_bounds(run, limit=400)
+    bounds = pieces.piece_bounds(run, limit=400)
     assert bounds[0][0] == 0 and bounds[-1][1] == len(run)
     assert all(b0[1] == b1[0] for b0, b1 in zip(bounds, bounds[1:]))
     assert all(0 < b - a <= 400 for a, b in bounds)
@@ -260,10 +260,10 @@ def test_piece_bounds_are_bounded_cover_the_run_and_avoid_quotes():
         close = run.index("”", q)
         assert not any(q < a < close for a, _ in bounds)
     words = "word " * 1000  # no sentence end at all: cut at whitespace
-    assert all(words[a:b].endswith(" ") for a, b in segment.piece_bounds(words, limit=300)[:-1])
+    assert all(words[a:b].endswith(" ") for a, b in pieces.piece_bounds(words, limit=300)[:-1])
     solid = "x" * 1000  # not even whitespace: hard cuts at the limit
-    assert segment.piece_bounds(solid, limit=300) == [(0, 300), (300, 600), (600, 900), (900, 1000)]
-    assert segment.piece_bounds("Short. Text.", limit=300) == [(0, 12)]
+    assert pieces.piece_bounds(solid, limit=300) == [(0, 300), (300, 600), (600, 900), (900, 1000)]
+    assert pieces.piece_bounds("Short. Text.", limit=300) == [(0, 12)]
 
 
 @pytest.mark.timeout(300)
@@ -285,7 +285,7 @@ def test_a_one_megabyte_paragraph_splits_in_bounded_time_and_keeps_every_charact
         assert text[r["start"]:r["end"]] == r["text"] and r["start"] >= prev_end  # in order, no overlap
         assert text[prev_end:r["start"]].isspace() or prev_end == r["start"]  # nothing but spaces between
     assert text[rows[-1]["end"]:].strip() == ""
-    assert max(len(r["text"]) for r in rows) < segment.MAX_PIECE_CHARS
+    assert max(len(r["text"]) for r in rows) < pieces.MAX_PIECE_CHARS
 
 
 def test_parallel_and_serial_sentence_tables_are_identical(monkeypatch):

@@ -26,16 +26,28 @@ ends the text or is followed by a space and a capital letter, after a word of 2+
 not one of pysbd's English abbreviations. On such text pysbd splits at exactly those marks (checked
 on every paragraph of the 249 State of the Union addresses and of the King James Bible: no
 difference); all other text goes to pysbd. About 75% of running prose takes the fast path.
+
+Long runs: pysbd's cost grows with the square of its input (its abbreviation pass re-scans the
+whole text for every abbreviation it meets), so a run of text over `pieces.MAX_PIECE_CHARS` is first cut at
+every *safe* sentence end (`sentence_cuts`: a lowercase word of 2+ letters that is not one of
+pysbd's abbreviations or a roman numeral, `.!?`, whitespace, a capitalised word; outside every
+quote, bracket and dash span as pysbd's own patterns find them), with cuts short of the limit where
+none is in reach (any such sentence end, whitespace, a hard cut). Plain pieces take the fast path;
+the others go to pysbd in groups of up to GROUP_CHARS. Cutting every body run of the seed and the
+three validation corpora at *every* safe sentence end changes no sentence
+(`python research/ingest_check.py cuts`), and runs up to that length are split whole, as before.
+`sentence_table` splits documents over several processes (`workers`) for big corpora; the table
+is the same for any number of them.
 """
 from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_right
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+
+from framescope.ingest.pieces import piece_bounds, pysbd_abbreviations, segmenter
 
 SENTENCE_COLUMNS = ["sentence_id", "doc_id", "source", "paragraph", "position", "start", "end",
                     "text", "is_body", "kind", "n_words"]
@@ -63,7 +75,6 @@ MIN_SIDE = 2              # paragraphs on each side of an article cut
 MIN_Z, SPLIT_Z = 2.5, 4.0  # topic-shift z needed; z + cue needed
 MAX_WINDOW = 120          # longest paragraph window searched at once
 N_PERM = 99               # shuffles per window for the permutation null
-MAX_PIECE_CHARS = 5000    # longest run of text pysbd splits at once (its cost is quadratic in it)
 GROUP_CHARS = 1000        # in a longer run, neighbouring pieces go to pysbd together up to this length
 PARALLEL_MIN_CHARS = 1_000_000  # smaller corpora are split into sentences in one process
 
@@ -256,39 +267,6 @@ def split_articles(text: str, seed: int = 0) -> list[tuple[int, int]]:
 
 
 # ----------------------------------------------------------------------------------- sentences
-@lru_cache(maxsize=1)
-def _segmenter():
-    import pysbd
-
-    class Segmenter(pysbd.Segmenter):
-        """pysbd's segmenter with its matching of sentences back to the text done by `str.find`.
-
-        pysbd compiles a regex per sentence (`re.escape(sentence)` + `\\s*`) and scans the text
-        from its start for each one: quadratic in a long text, and the compiles flush Python's
-        regex cache, which pysbd's own rules then recompile. This is the same search (the
-        leftmost non-overlapping matches, from the start, the first ending after the previous
-        sentence) without regexes, so the sentences are the same."""
-
-        def sentences_with_char_spans(self, sentences):
-            text, spans, prior_end = self.original_text, [], 0
-            for sent in sentences:
-                pos = 0
-                while (at := text.find(sent, pos)) >= 0:
-                    end = at + len(sent)
-                    while end < len(text) and text[end].isspace():
-                        end += 1
-                    if end > prior_end:
-                        spans.append(TextSpan(text[at:end], at, end))
-                        prior_end = end
-                        break
-                    pos = end
-            return spans
-
-    from pysbd.utils import TextSpan
-
-    return Segmenter(language="en", clean=False)
-
-
 def _n_words(text: str) -> int:
     return len(WORD_RE.findall(text))
 
@@ -307,82 +285,6 @@ _PLAIN_CUT = re.compile(r"(?<=[.!?])\s+")
 _WORD_BEFORE_STOP = re.compile(r"([A-Za-z]+)\.$")
 
 
-@lru_cache(maxsize=1)
-def _abbreviations() -> frozenset[str]:
-    from pysbd.lang.english import English
-
-    a = English.Abbreviation
-    return frozenset(x.lower() for x in (*a.ABBREVIATIONS, *a.PREPOSITIVE_ABBREVIATIONS, *a.NUMBER_ABBREVIATIONS))
-
-
-# A cut is safe where pysbd always ends a sentence: a lowercase word of 2+ letters (not one of its
-# abbreviations, not a roman numeral of a list) right before `.!?`, then whitespace and a capitalised word.
-_SAFE_CUT = re.compile(r"(?<![\w.'’\-])([a-z]{2,})[.!?]\s+(?=[A-Z][a-z])")
-_ROMAN = re.compile(r"[ivxlcdm]+")
-_SPACE = re.compile(r"\s+")
-
-
-@lru_cache(maxsize=1)
-def _enclosures() -> tuple[re.Pattern, ...]:
-    """pysbd's own patterns for text between quotes, brackets and dashes (it never splits inside one)."""
-    from pysbd.between_punctuation import BetweenPunctuation as B
-
-    return tuple(re.compile(p) for p in (
-        B.BETWEEN_SINGLE_QUOTES_REGEX, B.BETWEEN_SINGLE_QUOTE_SLANTED_REGEX, B.BETWEEN_DOUBLE_QUOTES_REGEX_2,
-        B.BETWEEN_SQUARE_BRACKETS_REGEX_2, B.BETWEEN_PARENS_REGEX_2, B.BETWEEN_QUOTE_ARROW_REGEX_2,
-        B.BETWEEN_EM_DASHES_REGEX_2, B.BETWEEN_QUOTE_SLANTED_REGEX_2))
-
-
-def _enclosed(chunk: str) -> np.ndarray:
-    """Per position i of chunk: True where a cut before chunk[i] would fall inside quotes, brackets
-    or dashes (inside one of pysbd's enclosures)."""
-    depth = np.zeros(len(chunk) + 1, dtype=np.int32)
-    for pattern in _enclosures():
-        for m in pattern.finditer(chunk):
-            depth[m.start() + 1] += 1
-            depth[m.end()] -= 1
-    return np.cumsum(depth)[:len(chunk)] > 0
-
-
-def sentence_cuts(chunk: str) -> tuple[list[int], list[int]]:
-    """Offsets in chunk after safe sentence ends (`_SAFE_CUT`): (those outside quotes, brackets
-    and dashes; all of them)."""
-    abbreviations = _abbreviations()
-    loose = [m.end() for m in _SAFE_CUT.finditer(chunk)
-             if m.group(1) not in abbreviations and not _ROMAN.fullmatch(m.group(1))]
-    enclosed = _enclosed(chunk) if loose else None
-    return [c for c in loose if not enclosed[c]], loose
-
-
-def piece_bounds(chunk: str, limit: int | None = None) -> list[tuple[int, int]]:
-    """Cut a run of text longer than `limit` (MAX_PIECE_CHARS) into pieces of at most `limit`
-    characters, so that pysbd (whose cost grows with the square of its input) only sees bounded
-    input. Each cut is the last one in reach of: a safe sentence end (see `_SAFE_CUT`) outside
-    quotes, brackets and dashes; a safe sentence end anywhere; whitespace; else a hard cut. A run
-    of at most `limit` characters is one piece, as before, so ordinary paragraphs are split as
-    they always were."""
-    limit = MAX_PIECE_CHARS if limit is None else limit
-    n = len(chunk)
-    if n <= limit:
-        return [(0, n)]
-    safe, loose = sentence_cuts(chunk)
-    bounds, start = [], 0
-    for end in (*safe, n):
-        while end - start > limit:  # no safe sentence end in reach: the best cut short of the limit
-            hi = start + limit
-            i = bisect_right(loose, hi) - 1
-            if i >= 0 and loose[i] > start:
-                cut = loose[i]
-            else:
-                gaps = [m.end() for m in _SPACE.finditer(chunk, start + 1, hi)]
-                cut = gaps[-1] if gaps else hi
-            bounds.append((start, cut))
-            start = cut
-        bounds.append((start, end))
-        start = end
-    return bounds
-
-
 def plain_sentences(chunk: str) -> list[str] | None:
     """The sentences of a plainly punctuated text (see the module doc), or None when pysbd is needed."""
     if _NOT_PLAIN.search(chunk):
@@ -391,7 +293,7 @@ def plain_sentences(chunk: str) -> list[str] | None:
     for p in pieces[:-1]:
         if p.endswith("."):
             m = _WORD_BEFORE_STOP.search(p)
-            if not m or len(m.group(1)) < 2 or m.group(1).lower() in _abbreviations():
+            if not m or len(m.group(1)) < 2 or m.group(1).lower() in pysbd_abbreviations():
                 return None
     return pieces
 
@@ -399,7 +301,7 @@ def plain_sentences(chunk: str) -> list[str] | None:
 def _pysbd_spans(text: str, s: int, e: int, mask_quotes: bool = False) -> list[tuple[int, int]]:
     """pysbd sentences of text[s:e] as absolute spans; line breaks (and optionally quotes) masked.
 
-    A run longer than MAX_PIECE_CHARS is cut into pieces first (`piece_bounds`), each split on its own."""
+    A run longer than `pieces.MAX_PIECE_CHARS` is cut into pieces first (`piece_bounds`), each split on its own."""
     chunk = text[s:e].replace("\n", " ")
     if mask_quotes:
         chunk = re.sub(f"[{OPEN_QUOTES}{CLOSE_QUOTES}]", " ", chunk)
@@ -421,7 +323,7 @@ def _piece_spans(text: str, s: int, chunk: str, a: int, b: int) -> list[tuple[in
     piece = chunk[a:b]
     pieces = plain_sentences(piece)
     out, cursor = [], 0
-    for sent in pieces if pieces is not None else _segmenter().segment(piece):
+    for sent in pieces if pieces is not None else segmenter().segment(piece):
         sent = sent.strip()
         if not sent:
             continue
