@@ -43,7 +43,7 @@ class EmbedConfig(_Section):
         "'tfidf' (no weights), or any sentence-transformers model name or local path.",
     )
     context_window: int = Field(2, ge=0, description="Neighbouring body sentences (each side, within context_scope) mixed into a sentence's vector.")
-    context_weight: float = Field(0.3, ge=0, le=1, description="Weight of the neighbours' mean vector (0 = no context).")
+    context_weight: float = Field(0.5, ge=0, le=1, description="Weight of the neighbours' mean vector (0 = no context).")
     context_scope: Literal["paragraph", "document"] = Field("paragraph", description="Neighbours come from the same paragraph or the same document.")
     batch_size: int = Field(64, ge=1)
     cache: bool = True
@@ -55,10 +55,16 @@ class ThemeConfig(_Section):
     min_cluster_size: int | None = Field(None, description="HDBSCAN min_cluster_size; None adapts to corpus size.")
     n_neighbors: int | None = Field(None, description="UMAP n_neighbors; None adapts to corpus size.")
     n_components: int = 5
-    similarity_threshold: float | None = Field(None, description="Min evidence for a named theme; None uses the value calibrated for the embedding backend.")
+    assignment: Literal["corpus", "threshold"] = Field("corpus", description="How named themes are assigned: 'corpus' learns each theme's boundary from this corpus (sure examples by evidence, then a classifier on the corpus' vectors; themes.assignment); 'threshold' assigns the best theme when its evidence reaches similarity_threshold.")
+    seed_share: float = Field(0.2, gt=0, le=1, description="corpus assignment: share of body sentences (split among the named themes) taken as the themes' sure examples, by decreasing evidence.")
+    seed_fraction: float = Field(0.5, gt=0, le=1, description="corpus assignment: at most this fraction of the sentences whose best theme a theme is become its sure examples.")
+    none_share: float = Field(0.1, ge=0, lt=1, description="corpus assignment: share of body sentences with the weakest evidence taken as examples of no named theme.")
+    evidence_floor: float | None = Field(None, description="corpus assignment: least evidence of a sure example; None uses the value set for the embedding backend.")
+    classifier_c: float = Field(0.3, gt=0, description="corpus assignment: inverse regularisation strength of the logistic regression.")
+    similarity_threshold: float | None = Field(None, description="threshold assignment: min evidence for a named theme; None uses the value calibrated (on the seed only) for the embedding backend.")
     phrase_weight: float = Field(0.4, ge=0, le=1, description="Weight of the best clause-to-seed-phrase cosine in a named theme's evidence (0 = prototype only).")
     secondary_margin: float | None = Field(0.1, ge=0, le=1, description="A sentence also mentions another named theme (column also_themes; framing reads it under that theme too) when its evidence for it is at least the threshold plus this margin; null = one theme per sentence.")
-    compete_margin: float = Field(0.1, ge=0, le=1, description="A sentence whose named-theme evidence is less than this above the threshold joins a discovered topic instead when it is closer to that topic's centroid than to its theme's (0 = named themes always win).")
+    compete_margin: float = Field(0.1, ge=0, le=1, description="threshold assignment only: a sentence whose named-theme evidence is less than this above the threshold joins a discovered topic instead when it is closer to that topic's centroid than to its theme's (0 = named themes always win).")
     min_sentences_for_clustering: int = 30
     reduce_outliers: bool = True
     fit_sample: int | None = Field(20000, ge=10, description="Fit UMAP/HDBSCAN on at most this many sentences (a seeded random sample) and assign the rest to their nearest topic; None fits on all.")

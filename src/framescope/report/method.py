@@ -78,7 +78,7 @@ def method_section(manifest: dict, t: dict, validation: list, model: dict | None
 
 def _parameters(th: dict, me: dict) -> pd.DataFrame:
     items = [("theme model seed", th.get("seed")), ("codebook", th.get("codebook") or "none (discovery only)"),
-             ("named-theme similarity threshold", th.get("similarity_threshold") or "calibrated default"),
+             ("named-theme assignment", _assignment(th)),
              ("HDBSCAN min_cluster_size", th.get("min_cluster_size") or "adaptive"),
              ("UMAP n_neighbors / n_components", f"{th.get('n_neighbors') or 'adaptive'} / {th.get('n_components')}"),
              ("outliers reduced", th.get("reduce_outliers")), ("bootstrap resamples", me.get("n_boot")),
@@ -87,6 +87,13 @@ def _parameters(th: dict, me: dict) -> pd.DataFrame:
              ("terms / exemplars / contrasts per cell", f"{me.get('n_terms')} / {me.get('n_exemplars')} / {me.get('n_contrasts')}"),
              ("frames file", me.get("frames") or "bundled Policy Frames Codebook")]
     return pd.DataFrame([{"parameter": k, "value": "—" if v is None else str(v)} for k, v in items])
+
+
+def _assignment(th: dict) -> str:
+    if th.get("assignment", "corpus") == "threshold":
+        return f"fixed threshold {th.get('similarity_threshold') or 'calibrated default (seed)'}"
+    return (f"calibrated to this corpus: {th.get('seed_share')} of sentences as sure examples, {th.get('none_share')} "
+            f"as non-examples, logistic regression C={th.get('classifier_c')}")
 
 
 def _limits(me: dict, docs_per_source: pd.Series) -> list[tuple[str, str]]:

@@ -39,6 +39,7 @@ def save(model, path: str | Path) -> Path:
         "codebook": model.codebook_.model_dump(mode="json", by_alias=True),
         "theme_keys": [str(k) for k in model.theme_keys_],
         "threshold": model.threshold_,
+        "calibration": model.calibration_,
         "edit_map": model.edit_map_,
         "embedder": {"name": model.embedder_name_, "model_id": model.embedder_id_,
                      "weights_sha256": model.embedder_sha_},
@@ -87,6 +88,7 @@ def load(cls, path: str | Path):
     model.codebook_ = parse_codebook(meta["codebook"], where=f"theme model {folder}")
     model.theme_keys_ = np.array(meta["theme_keys"], dtype=object)
     model.threshold_ = float(meta["threshold"])
+    model.calibration_ = meta.get("calibration")
     model.edit_map_ = dict(meta["edit_map"])
     model.renames_ = dict(model.codebook_.edits.rename)
     emb = meta["embedder"]

@@ -34,6 +34,7 @@ from framescope.embed.cache import cached_encode
 from framescope.embed.encoders import normalise
 from framescope.embed.vectors import embedding_texts
 from framescope.errors import InputError
+from framescope.themes.assignment import calibrate
 from framescope.themes.codebook import UNASSIGNED, Codebook
 from framescope.themes.discovery import (
     MAX_ANCHORS, centroids, discovery_plan, interpolate_xy, layout_2d, nearest_topic, topic_floors,
@@ -41,9 +42,14 @@ from framescope.themes.discovery import (
 )
 from framescope.themes.mentions import secondary_themes, with_also_themes
 
-# Evidence threshold per embedding backend, calibrated on the seed corpus (docs/themes.md).
+# Evidence threshold per embedding backend for `assignment: threshold`, calibrated on the seed
+# corpus only (docs/themes.md): it does not carry to other corpora (docs/validation.md).
 CALIBRATED_THRESHOLD = {"minilm": 0.45, "wordllama": 0.3, "tfidf": 0.1}
 DEFAULT_THRESHOLD = 0.45
+# Least evidence a sure example of a named theme needs under `assignment: corpus` (MiniLM: the
+# plain zero-shot baseline's cut-off of issue 11, not tuned here): it stops a codebook the corpus
+# does not discuss from claiming the corpus' best-matching sentences.
+EVIDENCE_FLOOR = {"minilm": 0.25}
 THEME_COLUMNS = ["theme", "label", "keywords", "n_sentences", "named", "description"]
 _CLAUSE_SPLIT = re.compile(r"[;:—–()“”\"]|, (?:and |but |while |which |as |where )?")
 
@@ -103,15 +109,14 @@ class ThemeModel:
         self.embedder_sha_ = getattr(embedder, "weights_sha256", None)
         folder = getattr(embedder, "folder", None)  # a sentence-transformers model's local folder
         self.embedding_model_path_ = str(folder) if folder is not None else None
-        self.threshold_ = self._threshold(embedder)
 
         # 1. named themes
         Z = self._evidence(sentences.iloc[bidx], V, embedder)
-        best = Z.argmax(1) if Z.shape[1] else np.zeros(len(V), int)
-        best_score = Z.max(1) if Z.shape[1] else np.full(len(V), -np.inf)
-        named = best_score >= self.threshold_
-        theme = np.where(named, self.theme_keys_[best] if Z.shape[1] else "", UNASSIGNED).astype(object)
-        score = np.where(named, best_score, np.nan).astype(np.float32)
+        best = self._named(Z, V, embedder)
+        named = best >= 0
+        theme = np.where(named, self.theme_keys_[np.maximum(best, 0)] if Z.shape[1] else "", UNASSIGNED).astype(object)
+        score = np.where(named, Z[np.arange(len(V)), np.maximum(best, 0)] if Z.shape[1] else np.nan,
+                         np.nan).astype(np.float32)
 
         self.named_centroids_ = np.zeros((len(self.theme_keys_), V.shape[1]), dtype=np.float32)
         for k, key in enumerate(self.theme_keys_):
@@ -153,6 +158,42 @@ class ThemeModel:
         also = secondary_themes(Z, self.theme_keys_, theme, self.threshold_, cfg.secondary_margin, self.edit_map_)
         self.assign_ = with_also_themes(_assign_frame(sentences, bidx, theme, score, xy), bidx, also)
         return self
+
+    def _named(self, Z: np.ndarray, V: np.ndarray, embedder) -> np.ndarray:
+        """The named theme of every body sentence (index into the codebook, -1 = none) by
+        ``cfg.assignment``: ``corpus`` (``themes.assignment``: sure examples from the evidence,
+        then a classifier on this corpus' vectors) or ``threshold`` (the best theme when its
+        evidence reaches ``similarity_threshold``). Sets ``threshold_``, the evidence cut-off
+        that secondary themes build on: the lowest evidence among the sure examples, or the
+        threshold."""
+        cfg = self.cfg
+        self.calibration_ = None
+        if cfg.assignment == "threshold" or not len(self.theme_keys_):
+            self.threshold_ = self._threshold(embedder)
+            if not Z.shape[1]:
+                return np.full(len(V), -1, dtype=np.int64)
+            return np.where(Z.max(1) >= self.threshold_, Z.argmax(1), -1)
+        floor = self._floor(embedder)
+        cal = calibrate(Z, V, seed_share=cfg.seed_share, seed_fraction=cfg.seed_fraction,
+                        none_share=cfg.none_share, floor=floor, C=cfg.classifier_c)
+        self.threshold_ = float(min(cal.cut, 1.0))
+        self.calibration_ = {"method": cal.method, "evidence_floor": floor, "cut": round(self.threshold_, 4),
+                             "sure_examples": {str(k): int(c) for k, c in zip(self.theme_keys_, cal.n_examples)},
+                             "none_examples": cal.n_none_examples}
+        for k, c in zip(self.theme_keys_, cal.n_examples):
+            if c == 0:
+                self.notes_.append(f"named theme '{k}': no sentence's evidence reached {floor}, so it has no sure "
+                                   "examples and cannot be assigned")
+        return cal.best
+
+    def _floor(self, embedder) -> float:
+        if self.cfg.evidence_floor is not None:
+            return float(self.cfg.evidence_floor)
+        name = getattr(embedder, "name", "") if embedder is not None else ""
+        if name not in EVIDENCE_FLOOR:
+            self.notes_.append(f"evidence floor {EVIDENCE_FLOOR['minilm']} was set for minilm, not for '{name}': "
+                               "check named themes with `framescope validate` and set themes.evidence_floor")
+        return EVIDENCE_FLOOR.get(name, EVIDENCE_FLOOR["minilm"])
 
     def _evidence(self, sentences: pd.DataFrame, vectors: np.ndarray, embedder) -> np.ndarray:
         return named_evidence(sentences, vectors, embedder, self.prototypes_, self.phrase_vectors_,
@@ -208,7 +249,7 @@ class ThemeModel:
         their own theme's sentences (one k-means step with named themes and topics as equals)."""
         keys = list(self.theme_keys_)
         margin = self.cfg.compete_margin
-        if margin <= 0 or not keys or topic_sims.shape[1] == 0:
+        if margin <= 0 or not keys or topic_sims.shape[1] == 0 or self.cfg.assignment == "corpus":
             return
         key_idx = {k: i for i, k in enumerate(keys)}
         weak = np.flatnonzero([t in key_idx for t in theme] & (score < self.threshold_ + margin))

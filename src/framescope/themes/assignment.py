@@ -1,0 +1,88 @@
+"""Named-theme assignment that calibrates itself to the corpus.
+
+A fixed cosine cut-off does not carry from one corpus to another: short spoken sentences are
+less similar to any prototype than long written ones, so a cut-off that suits one genre sends
+most of another genre's sentences to "no named theme". This rule takes its cut points from the
+corpus being studied instead (a zero-shot, self-training classifier):
+
+1. **Sure examples.** Every body sentence has an evidence score for every named theme (the
+   codebook prototype and seed-phrase similarity, ``themes.model.named_evidence``). A theme's
+   *sure examples* are the sentences whose best theme it is, taken by decreasing evidence: at
+   most ``seed_share`` of the body sentences divided by the number of themes, at most
+   ``seed_fraction`` of the sentences whose best theme it is, and only those whose evidence
+   reaches ``evidence_floor`` (so a codebook about football finds nothing in a corpus about
+   diplomacy).
+2. **Sure non-examples.** The ``none_share`` of body sentences with the weakest best evidence
+   are examples of "no named theme".
+3. **A classifier on the corpus' own vectors.** A multinomial logistic regression
+   (scikit-learn, balanced class weights, ``C``) learns from these examples which regions of the
+   corpus' embedding space belong to each theme or to none, and labels every body sentence.
+   It is refitted for each corpus, so each corpus gets its own boundaries.
+
+The settings were chosen by leave-one-corpus-out over three held-out labelled sets and the seed
+(``research/validation/assignment.py``; docs/validation.md gives the figures).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NONE = -1
+
+
+@dataclass(frozen=True)
+class CorpusCalibration:
+    """What the rule learnt from one corpus: the theme of every sentence (-1 = none), how many
+    sure examples each theme had, and the lowest evidence among all sure examples (the corpus'
+    own cut-off, used for secondary themes)."""
+    best: np.ndarray
+    n_examples: np.ndarray
+    n_none_examples: int
+    cut: float
+    method: str
+
+
+def sure_examples(Z: np.ndarray, seed_share: float, seed_fraction: float, none_share: float,
+                  floor: float) -> np.ndarray:
+    """Training labels: theme index for sure examples, -1 for sure non-examples, -2 otherwise."""
+    n, k = Z.shape
+    y = np.full(n, -2, dtype=np.int64)
+    if n == 0 or k == 0:
+        return y
+    best, top = Z.argmax(1), Z.max(1)
+    n_none = int(none_share * n)
+    if n_none:
+        y[np.argsort(top, kind="stable")[:n_none]] = NONE
+    per_theme = max(3, int(round(seed_share * n / k)))
+    for t in range(k):
+        own = np.flatnonzero((best == t) & (Z[:, t] >= floor))
+        if len(own) == 0:
+            continue
+        m = max(min(3, len(own)), min(per_theme, int(np.ceil(seed_fraction * len(own)))))
+        y[own[np.argsort(-Z[own, t], kind="stable")[:m]]] = t
+    return y
+
+
+def calibrate(Z: np.ndarray, V: np.ndarray, *, seed_share: float, seed_fraction: float, none_share: float,
+              floor: float, C: float) -> CorpusCalibration:
+    """Theme index per sentence (rows of ``Z``, evidence; ``V``, the sentences' vectors)."""
+    from sklearn.linear_model import LogisticRegression
+
+    n, k = Z.shape
+    y = sure_examples(Z, seed_share, seed_fraction, none_share, floor)
+    counts = np.array([int(np.sum(y == t)) for t in range(k)], dtype=np.int64)
+    n_none = int(np.sum(y == NONE))
+    train = y > -2
+    named = train & (y >= 0)
+    cut = float(Z[named, y[named]].min()) if named.any() else float("inf")
+    classes = np.unique(y[train])
+    if len(classes) >= 2:
+        clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
+        clf.fit(V[train].astype(np.float64), y[train])
+        best = clf.predict(V.astype(np.float64)).astype(np.int64)
+        return CorpusCalibration(best, counts, n_none, cut, "classifier")
+    # one class of examples only (a tiny corpus, or a codebook the corpus does not discuss):
+    # the corpus' own cut-off alone decides
+    best = np.where(Z.max(1) >= cut, Z.argmax(1), NONE) if n and k else np.full(n, NONE, np.int64)
+    return CorpusCalibration(best.astype(np.int64), counts, n_none, cut, "cut-off")
