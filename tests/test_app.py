@@ -22,7 +22,7 @@ from framescope.errors import InputError
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 COMMITTED_SEED = ROOT / "artifacts" / "seed"
-PAGES = ("overview", "themes", "emphasis", "framing", "sentences", "document", "corpus", "export")
+PAGES = ("overview", "themes", "emphasis", "framing", "sentences", "document", "corpus", "validate", "export")
 
 
 # ------------------------------------------------------------------------------ display helpers

@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SEED_LABELS
+from conftest import seed_labels_by_id
 from framescope.validate.correction import MIN_LABELS, adjusted_shares, corrected_emphasis, misclassification
-from framescope.validate.evaluate import normalise_text
 
 
 # --------------------------------------------------------------------------- the method on a known case
@@ -87,14 +86,7 @@ def study(seed_study, tmp_path):
 
 
 def _seed_labels_by_id(study) -> pd.DataFrame:
-    """The seed's reader labels (source, text, label) as the study's sentence ids."""
-    s = pd.read_parquet(study / "sentences.parquet")
-    s = s[s["is_body"]]
-    key = dict(zip(zip(s["source"], s["text"].map(normalise_text)), s["sentence_id"]))
-    lab = pd.read_csv(SEED_LABELS)
-    ids = [key.get((src, normalise_text(t))) for src, t in zip(lab["source"], lab["text"])]
-    return pd.DataFrame({"sentence_id": ids, "label": lab["label"].replace({"other": "none"}), "labeller": "reader-1"}) \
-        .dropna(subset=["sentence_id"])
+    return seed_labels_by_id(study)
 
 
 def _cli(*args, cwd):

@@ -89,7 +89,7 @@ else:
         help_text = ("The sentence belongs to no theme listed." if theme == NONE else
                      about if isinstance(about, str) and about.strip() else None)
         if cols[i % len(cols)].button(name, key=f"fs_label::{theme}", shortcut=key_hint, disabled=not labeller,
-                                      help=help_text, width="stretch"):
+                                      help=help_text, width="stretch", wrap=True):
             labelling.label(path, current, theme, labeller)
             st.rerun()
     st.caption("Keys: " + ", ".join(f"{i + 1} {study.tlabel(t)}" for i, t in enumerate(choices[:MAX_SHORTCUTS]))
@@ -119,21 +119,25 @@ per_theme = pd.DataFrame(record["per_theme"])
 per_theme = per_theme[(per_theme["n_labelled"] > 0) | (per_theme["n_assigned"] > 0)]
 
 
+def two_decimals(v) -> str:
+    return "–" if v is None or pd.isna(v) else f"{v:.2f}"
+
+
 def with_ci(name: str) -> pd.Series:
     return per_theme.apply(lambda r: "–" if pd.isna(r[name]) else
                            f"{r[name]:.2f} [{r[name + '_low']:.2f}, {r[name + '_high']:.2f}]", axis=1)
 
 
-st.dataframe(pd.DataFrame({"theme": per_theme["theme"].map(study.tlabel), "your labels": per_theme["n_labelled"],
-                           "study assigned": per_theme["n_assigned"], "precision": with_ci("precision"),
-                           "recall": with_ci("recall"), "F1": with_ci("f1")}), hide_index=True, key="fs_agreement")
+st.table(pd.DataFrame({"theme": per_theme["theme"].map(study.tlabel), "your labels": per_theme["n_labelled"],
+                       "study assigned": per_theme["n_assigned"], "precision": with_ci("precision"),
+                       "recall": with_ci("recall"), "F1": with_ci("f1")}).set_index("theme"))
 st.caption("Per theme, among your labelled sentences: precision (of the sentences the study put in the theme, the "
            "share you put there too), recall (of yours, the share the study found) and F1, each with a 95% "
            "bootstrap CI over your labelled sentences. A study theme you never used counts as none. "
            f"Themes with fewer than {MIN_LABELS} labels are not corrected on the Emphasis page.")
 conf = record["confusion"]
-st.dataframe(pd.DataFrame(conf["counts"], index=[study.tlabel(x) for x in conf["labels"]],
-                          columns=[study.tlabel(x) for x in conf["study"]]), key="fs_confusion")
+st.table(pd.DataFrame(conf["counts"], index=pd.Index([study.tlabel(x) for x in conf["labels"]], name="your label"),
+                      columns=[study.tlabel(x) for x in conf["study"]]))
 st.caption("Confusion table: rows are your labels, columns the study's themes.")
 
 # -- recalibration --------------------------------------------------------------------------------
@@ -161,9 +165,8 @@ elif rec is not None:
     st.caption(f"{rec['folds']}-fold stratified cross-validation over {rec['n']} labels; difference 95% CI "
                f"[{rec['difference_low']:+.2f}, {rec['difference_high']:+.2f}] (paired bootstrap over your labels).")
     recal = pd.DataFrame(rec["per_theme"])
-    st.dataframe(pd.DataFrame({"theme": recal["theme"].map(study.tlabel), "your labels": recal["n_labelled"],
-                               "F1 before": recal["f1_before"], "F1 after": recal["f1_after"]}),
-                 hide_index=True, key="fs_recalibration",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in ("F1 before", "F1 after")})
+    st.table(pd.DataFrame({"theme": recal["theme"].map(study.tlabel), "your labels": recal["n_labelled"],
+                           "F1 before": recal["f1_before"].map(two_decimals),
+                           "F1 after": recal["f1_after"].map(two_decimals)}).set_index("theme"))
 st.download_button("Your labels (CSV)", data=labels.to_csv(index=False).encode("utf-8"), file_name="labels.csv",
                    mime="text/csv", icon=":material/download:", on_click="ignore", key="fs_labels_csv")
