@@ -27,6 +27,22 @@ def sentence_rows(source, doc, spec, words=10, body=True) -> list[dict]:
     return out
 
 
+def seed_labels_by_id(study: Path):
+    """The seed's reader labels (tests/data/seed_labels.csv: source, text, label) as a label table
+    of the study's sentence ids (``none`` for the readers' ``other``), labeller ``reader-1``."""
+    import pandas as pd
+
+    from framescope.validate.evaluate import normalise_text
+
+    s = pd.read_parquet(Path(study) / "sentences.parquet")
+    s = s[s["is_body"]]
+    key = dict(zip(zip(s["source"], s["text"].map(normalise_text)), s["sentence_id"]))
+    lab = pd.read_csv(SEED_LABELS)
+    ids = [key.get((src, normalise_text(t))) for src, t in zip(lab["source"], lab["text"])]
+    return pd.DataFrame({"sentence_id": ids, "label": lab["label"].replace({"other": "none"}), "labeller": "reader-1"}) \
+        .dropna(subset=["sentence_id"])
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cache_dir(tmp_path_factory):
     """One embedding cache for the session, never the user's own."""

@@ -22,7 +22,7 @@ from framescope.errors import InputError
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
 COMMITTED_SEED = ROOT / "artifacts" / "seed"
-PAGES = ("overview", "themes", "emphasis", "framing", "sentences", "document", "corpus", "export")
+PAGES = ("overview", "themes", "emphasis", "framing", "sentences", "document", "corpus", "validate", "export")
 
 
 # ------------------------------------------------------------------------------ display helpers
@@ -547,4 +547,30 @@ def test_the_committed_seed_study_is_never_written(monkeypatch, tmp_path):
     assert pd.read_parquet(copy / "themes.parquet").set_index("theme").at["climate", "label"] == "Climate (renamed)"
     assert "Climate (renamed)" in at.dataframe[0].value["label"].tolist()
     assert copy.is_relative_to(tmp_path / "sessions")
+    assert _snapshot(COMMITTED_SEED) == before
+
+
+@pytest.mark.skipif(not (COMMITTED_SEED / "manifest.json").is_file(), reason="no committed seed study")
+def test_labelling_the_committed_seed_goes_to_a_session_copy(monkeypatch, tmp_path):
+    """The Validate page never writes labels into the committed seed: it offers a session copy, and
+    a label clicked there is in the copy's labels.parquet at once, with the labeller's name."""
+    monkeypatch.delenv("FRAMESCOPE_STUDY", raising=False)
+    _private_session_folders(tmp_path, monkeypatch)
+    before = _snapshot(COMMITTED_SEED)
+    at = open_page(app_test(timeout=300).run(), "validate")
+    assert any("read-only" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "fs_label::none"]
+    next(b for b in at.button if b.key == "fs_label_copy").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["fs_study_choice"] == "Seed study (edited copy)"
+    at.text_input(key="fs_labeller").input("Ada").run()
+    shown = next(m.value for m in at.markdown if m.value.startswith("#### "))
+    next(b for b in at.button if b.key == "fs_label::climate").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    copy = Path(at.session_state["_fs_studies"]["Seed study (edited copy)"])
+    stored = pd.read_parquet(copy / "labels.parquet")
+    assert stored[["label", "labeller"]].values.tolist() == [["climate", "Ada"]]
+    assert next(m.value for m in at.markdown if m.value.startswith("#### ")) != shown  # the next sentence
+    assert at.metric[0].value == "1"  # the agreement is computed at once
+    assert (copy / "emphasis_corrected.parquet").is_file()
     assert _snapshot(COMMITTED_SEED) == before

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "tests" / "output" / "screenshots"
 COMMITTED_SEED = ROOT / "artifacts" / "seed"
 PAGES = {"overview": "", "themes": "themes", "emphasis": "emphasis", "framing": "framing",
-         "sentences": "sentences", "corpus": "corpus", "export": "export"}
+         "sentences": "sentences", "corpus": "corpus", "validate": "validate", "export": "export"}
 CORPUS_CSV = (
     "outlet,published,headline,body\n"
     'Harbor Courier,2024-01-15,Seawall,"The city council approved a new seawall to protect the harbor from rising '
@@ -45,6 +45,7 @@ def server(tmp_path_factory, request):
     SHOTS.mkdir(parents=True, exist_ok=True)
     scratch = tmp_path_factory.mktemp("sessions")  # the app's per-session folders
     srv = start(study, SHOTS.parent / "streamlit-server.log", env={"TMPDIR": str(scratch)})
+    srv.study = study  # the folder the app writes labels into (the Validate page)
     yield srv
     srv.stop()
     assert srv.proc.poll() is not None
@@ -217,3 +218,108 @@ def test_text_and_party_columns_are_preselected(server, page, tmp_path):
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     assert page.get_by_role("button", name="Run the study").is_enabled()
     shoot(page, "corpus-guessed-columns")
+
+
+def _shown_sentence(pg) -> str:
+    return pg.locator("[data-testid='stMain'] h4").first.inner_text().strip()
+
+
+def _labelled(pg) -> int:
+    """The number of labels in the study, as the Validate page's progress line says it."""
+    text = pg.locator("[data-testid='stMain']").inner_text()
+    return int(re.search(r"\((\d+) labels in the study\)", text).group(1))
+
+
+def _until(pg, check, timeout: float = 60.0) -> None:
+    """Wait (settling the app between looks) until check() holds: a click's rerun may not have
+    started yet when the app first reports that it is idle."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        settle(pg)
+        if check():
+            return
+        assert time.monotonic() < deadline, "the page did not update"
+        pg.wait_for_timeout(300)
+
+
+def test_label_twenty_sentences_reload_and_see_agreement_and_corrected_shares(server, page):
+    """A reader labels 20 sentences on the Validate page with the seed readers' own labels, by
+    buttons and by number keys, skips one and undoes one; after a reload the 20 labels are in the
+    study, the page resumes at the first unlabelled sentence, shows per-theme F1, and the Emphasis
+    page shows corrected shares."""
+    import pandas as pd
+
+    from conftest import SEED_LABELS
+    from framescope.validate.evaluate import normalise_text
+
+    readers = pd.read_csv(SEED_LABELS)
+    truth = dict(zip(readers["text"].map(normalise_text), readers["label"].replace({"other": "none"})))
+    themes = pd.read_parquet(server.study / "themes.parquet")
+    named = themes.loc[themes["named"], "theme"].tolist()
+    button = dict(zip(themes["theme"], themes["label"])) | {"none": "None of these"}
+    key = {t: str(i + 1) for i, t in enumerate(named)} | {"none": "0"}
+
+    page.goto(f"{server.url}/validate")
+    settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert _labelled(page) == 0
+    actions, skipped_text, by_key = 0, None, 0
+    while _labelled(page) < 20:
+        shown = _shown_sentence(page)
+        label = truth[normalise_text(shown)]
+        before = _labelled(page)
+        if actions == 5:  # skip one sentence
+            page.get_by_role("button", name=re.compile("^Skip")).click()
+            skipped_text = shown
+            _until(page, lambda: _shown_sentence(page) != shown)
+            assert _labelled(page) == before
+        elif actions == 9:  # label one wrongly by key, then undo it
+            page.keyboard.press(key["none"] if label != "none" else key[named[0]])
+            _until(page, lambda: _labelled(page) == before + 1)
+            page.get_by_role("button", name=re.compile("^Undo")).click()
+            _until(page, lambda: _labelled(page) == before)
+            assert _shown_sentence(page) == shown
+        elif actions % 2:  # a keyboard shortcut
+            page.locator("[data-testid='stMain'] h4").first.click()  # focus on the page, not in a text box
+            page.get_by_role("button", name=re.compile("^" + re.escape(button[label]))).wait_for(state="visible")
+            page.keyboard.press(key[label])
+            by_key += 1
+            _until(page, lambda: _labelled(page) == before + 1)
+        else:
+            page.get_by_role("button", name=re.compile("^" + re.escape(button[label]))).click()
+            _until(page, lambda: _labelled(page) == before + 1)
+        actions += 1
+        assert actions < 40
+    assert by_key >= 5 and skipped_text is not None
+    shoot(page, "validate-labelling")
+    stored = pd.read_parquet(server.study / "labels.parquet")
+    assert len(stored) == 20 and set(stored["labeller"]) == {"reader"}
+    assert all(truth[normalise_text(t)] == lab for t, lab in zip(
+        stored["sentence_id"].map(pd.read_parquet(server.study / "sentences.parquet").set_index("sentence_id")["text"]),
+        stored["label"]))  # every stored label is the one given, the undone one is gone
+
+    page.reload()
+    settle(page)
+    assert _labelled(page) == 20
+    n_body = int(pd.read_parquet(server.study / "sentences.parquet")["is_body"].sum())
+    assert f"20 of {min(200, n_body)} sentences of the sample labelled" in page.locator("[data-testid='stMain']").inner_text()
+    assert _shown_sentence(page) == skipped_text  # resumes at the first unlabelled sentence: the skipped one
+    tables = page.locator("[data-testid='stTable']")
+    agreement = tables.first.inner_text()
+    assert "F1" in agreement and "Wolf-warrior diplomacy" in agreement
+    assert re.search(r"\d\.\d\d \[\d\.\d\d, \d\.\d\d\]", agreement)  # F1 with its CI
+    assert "Cohen's kappa" in page.locator("[data-testid='stMain']").inner_text()
+    shoot(page, "validate-agreement")
+
+    page.get_by_role("link", name="Emphasis").first.click()
+    settle(page)
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert "Corrected for misclassification" in main and "Adjusted classify-and-count" in main
+    corrected = pd.read_parquet(server.study / "emphasis_corrected.parquet")
+    assert corrected["corrected"].any()  # at least one theme had 5 labels or more
+    done = re.search(r"Themes corrected: (.*)\.", main).group(1)
+    for theme in set(corrected.loc[corrected["corrected"], "theme"]) - {"unassigned"}:  # hidden by default
+        assert button[theme] in done
+    shoot(page, "emphasis-corrected")

@@ -367,3 +367,46 @@ def test_the_committed_seed_report_belongs_to_the_committed_run():
 
     seed = Path(__file__).resolve().parents[1] / "artifacts" / "seed"
     assert report_is_current(seed), "artifacts/seed/report.* is stale: run python research/reproduce.py"
+
+
+# -- the study's own labels ---------------------------------------------------------------------
+
+def test_a_report_with_labels_shows_corrected_shares_and_the_studys_validation(seed_study, tmp_path):
+    from conftest import seed_labels_by_id
+
+    from framescope.report.build import report_is_current
+    from framescope.validate.study import validate_study
+
+    study = shutil.copytree(seed_study, tmp_path / "study")
+    write_report(study)
+    plain_md = (study / "report.md").read_text(encoding="utf-8")
+    assert "Corrected for misclassification" not in plain_md and "The study's own labels" not in plain_md
+    labels = seed_labels_by_id(study)
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    record = validate_study(study, tmp_path / "labels.csv", n_boot=200)
+    assert not report_is_current(study)  # labels added after the report: it is out of date
+    write_report(study)
+    assert report_is_current(study)
+    md = (study / "report.md").read_text(encoding="utf-8").replace("\\", "")
+    emphasis = md[md.index("## 3. Emphasis"):md.index("## 4. Framing")]
+    method = md[md.index("## 5. Method notes"):md.index("## 6. Manifest")]
+    corrected = read_table(study, "emphasis_corrected")
+    climate = corrected[(corrected["theme"] == "climate") & (corrected["source"] == "uk_embassy")].iloc[0]
+    assert "### Corrected for misclassification" in emphasis
+    assert (f"| Climate change | uk_embassy | {pct(climate.share)} | {pct(climate.share_corrected)} | "
+            f"[{pct(climate.ci_low)}, {pct(climate.ci_high)}] | {int(climate.n_labels)} |") in emphasis
+    assert "too few labels to correct" in emphasis.lower() and "Border settlement and territorial disputes" in emphasis
+    assert (f"{len(labels)} of the study's body sentences were labelled by hand (labeller: reader-1" in method)
+    assert f"Cohen's κ {record['kappa']:.2f} and macro F1 {record['macro_f1']:.2f}" in method
+    wolf = next(r for r in record["per_theme"] if r["theme"] == "wolf_warrior_diplomacy")
+    assert f"| Wolf-warrior diplomacy | {wolf['n_labelled']} | {wolf['n_assigned']} |" in method
+    assert f"{wolf['f1']:.2f} [{wolf['f1_low']:.2f}, {wolf['f1_high']:.2f}]" in method
+    rec = record["recalibration"]
+    assert (f"reaches macro F1 {rec['macro_f1_after']:.2f} by {rec['folds']}-fold stratified cross-validation, "
+            f"against {rec['macro_f1_before']:.2f}") in method
+    html_page = (study / "report.html").read_text(encoding="utf-8")
+    assert "Corrected for misclassification" in html_page and "Recalibration." in html_page
+    # labels changed after the validation: the report says its figures are out of date
+    pd.read_parquet(study / "labels.parquet").head(10).to_parquet(study / "labels.parquet")
+    write_report(study)
+    assert "labels.parquet has changed since validation.json was written" in (study / "report.md").read_text()

@@ -2,6 +2,7 @@
 misclassification (adjusted classify-and-count), with one-line errors for bad label files."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -10,9 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SEED_LABELS
+from conftest import seed_labels_by_id
 from framescope.validate.correction import MIN_LABELS, adjusted_shares, corrected_emphasis, misclassification
-from framescope.validate.evaluate import normalise_text
 
 
 # --------------------------------------------------------------------------- the method on a known case
@@ -86,14 +86,7 @@ def study(seed_study, tmp_path):
 
 
 def _seed_labels_by_id(study) -> pd.DataFrame:
-    """The seed's reader labels (source, text, label) as the study's sentence ids."""
-    s = pd.read_parquet(study / "sentences.parquet")
-    s = s[s["is_body"]]
-    key = dict(zip(zip(s["source"], s["text"].map(normalise_text)), s["sentence_id"]))
-    lab = pd.read_csv(SEED_LABELS)
-    ids = [key.get((src, normalise_text(t))) for src, t in zip(lab["source"], lab["text"])]
-    return pd.DataFrame({"sentence_id": ids, "label": lab["label"].replace({"other": "none"}), "labeller": "reader-1"}) \
-        .dropna(subset=["sentence_id"])
+    return seed_labels_by_id(study)
 
 
 def _cli(*args, cwd):
@@ -108,6 +101,11 @@ def test_validate_writes_agreement_and_corrected_shares(study, tmp_path):
     r = _cli("validate", study, "--labels", tmp_path / "labels.csv", "--n-boot", 200, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "Cohen's kappa" in r.stdout and "corrected" in r.stdout and "climate" in r.stdout
+    assert "stratified cross-validation over" in r.stdout and "macro F1 before (the study's themes)" in r.stdout
+    record = json.loads((study / "validation.json").read_text())
+    recal = record["recalibration"]
+    assert recal["n"] == len(labels) and 2 <= recal["folds"] <= 5
+    assert 0 <= recal["macro_f1_after"] <= 1 and recal["difference_low"] <= recal["difference"] <= recal["difference_high"]
     stored = pd.read_parquet(study / "labels.parquet")
     assert set(stored.columns) >= {"sentence_id", "label", "labeller", "labelled_at"} and len(stored) == len(labels)
     corrected = pd.read_parquet(study / "emphasis_corrected.parquet")
@@ -181,3 +179,57 @@ def test_a_rerun_keeps_the_hand_labels_and_drops_what_was_computed_from_them(stu
     assert json.loads((study / "manifest.json").read_text())["kept_from_previous_run"] == ["labels.parquet"]
     assert not (study / "validation.json").exists() and not (study / "emphasis_corrected.parquet").exists()
     assert _cli("validate", study, "--n-boot", 100, cwd=tmp_path).returncode == 0  # the kept labels still fit
+
+
+# --------------------------------------------------------------------------- run --labels
+
+def _files(folder):
+    """Every file of a study folder with its bytes' hash: what "unchanged" means."""
+    from framescope.artifacts import sha256_file
+
+    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_run_with_labels_writes_the_validation_with_the_study(study, tmp_path):
+    labels = _seed_labels_by_id(study)
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    r = _cli("--quiet", "run", "--config", study / "manifest.json", "--out", study, "--labels", tmp_path / "labels.csv",
+             cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"validation: {len(labels)} labels, Cohen's kappa")
+    stored = pd.read_parquet(study / "labels.parquet")
+    assert sorted(stored["sentence_id"]) == sorted(labels["sentence_id"]) and set(stored["labeller"]) == {"reader-1"}
+    record = json.loads((study / "validation.json").read_text())
+    assert record["n_labels"] == len(labels) and record["kappa"] > 0.5 and "macro_f1_after" in record["recalibration"]
+    corrected = pd.read_parquet(study / "emphasis_corrected.parquet")
+    assert corrected.loc[corrected["theme"] == "climate", "corrected"].all()
+    manifest = json.loads((study / "manifest.json").read_text())
+    assert manifest["labels"]["n_labels"] == len(labels) and manifest["kept_from_previous_run"] == []
+    # the run's validation is `framescope validate`'s on the same study and labels
+    again = _cli("validate", study, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    redone = json.loads((study / "validation.json").read_text())
+    assert {k: v for k, v in redone.items() if k != "labels"} == {k: v for k, v in record.items() if k != "labels"}
+    pd.testing.assert_frame_equal(pd.read_parquet(study / "emphasis_corrected.parquet"), corrected)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("unknown theme", "name no theme of this study"),
+    ("other study", "labels made for another study"),
+    ("empty", "holds no labels"),
+])
+def test_run_with_bad_labels_is_a_one_line_error_and_leaves_the_study(study, tmp_path, case, message):
+    before = _files(study)
+    path = tmp_path / "labels.csv"
+    good = _seed_labels_by_id(study).head(20)
+    if case == "unknown theme":
+        good.assign(label=["economy"] + list(good["label"][1:])).to_csv(path, index=False)
+    elif case == "other study":
+        good.assign(sentence_id=[f"d9{i:03d}-s0000" for i in range(len(good))]).to_csv(path, index=False)
+    else:
+        path.write_text("sentence_id,label\n")
+    r = _cli("--quiet", "run", "--config", study / "manifest.json", "--out", study, "--labels", path, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr and "Traceback" not in r.stderr
+    assert _files(study) == before
+    assert [p.name for p in study.parent.iterdir() if p.is_dir()] == ["study"]  # no staging folder left behind

@@ -92,6 +92,9 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed for the theme model and bootstrap."),
     engine: Optional[str] = typer.Option(None, "--engine", help="local (default) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Your labels (CSV of sentence_id,label[,labeller,"
+                                          "labelled_at], as for `validate`): checked against the new run's sentences "
+                                          "and written into the study with the agreement and corrected shares."),
     text_col: Optional[str] = TextCol,
     source_col: Optional[str] = SourceCol,
     date_col: Optional[str] = DateCol,
@@ -130,8 +133,17 @@ def run(
     data["ingest"].update(_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers))
     from framescope.config import RunConfig, validated
     cfg = validated(RunConfig, data, "run options")
-    study = run_pipeline(cfg, progress=not _state["quiet"])
+    if labels:
+        from framescope.engines.study import StudyRun
+
+        study = run_pipeline(StudyRun.from_config(cfg, progress=not _state["quiet"], labels_path=labels))
+    else:
+        study = run_pipeline(cfg, progress=not _state["quiet"])
     log.info("study written to %s", study)
+    if labels:
+        from framescope.validate.study import read_validation, summary_line
+
+        typer.echo(summary_line(read_validation(study)))
 
 
 @app.command()

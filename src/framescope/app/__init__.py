@@ -11,6 +11,7 @@ cached tables and draws them. The importable modules here hold no analysis, only
 - `uploads`   checks and stores an uploaded corpus (extension, content, size, ZIP members);
 - `edits`     theme edits (rename, merge, move) written to the study's codebook and re-applied;
 - `runs`      a new study from the Corpus page (`framescope.engines.pipeline.run`, with progress);
+- `labelling` the Validate page's session: next sentence, label, skip, undo (labels saved at once);
 - `server`    `framescope app`: starts and stops the Streamlit server.
 """
 from pathlib import Path

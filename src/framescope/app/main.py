@@ -28,6 +28,7 @@ def main() -> None:
         ],
         "Your data": [
             page("corpus", "Corpus", "upload_file"),
+            page("validate", "Validate", "fact_check"),
             page("export", "Export", "download"),
         ],
     })

@@ -82,7 +82,10 @@ class StudyRun:
     - ``embedder``: the sentence embedder, loaded on first use (:meth:`load_embedder`);
     - ``progress``: ``progress(stage, fraction)``, called as each stage starts;
     - ``timings``: seconds per stage, filled as the stages run; ``started``: the start time
-      (ISO 8601, UTC); ``engine_info``: what the executor reports for the manifest.
+      (ISO 8601, UTC); ``engine_info``: what the executor reports for the manifest;
+    - ``labels_path`` and ``labels``: the researcher's label file (``run --labels``) and its labels,
+      read when the run is made (a bad file fails before any stage runs) and applied to the study
+      in the write stage (``validate.study.apply_labels``), or None.
 
     Make one with :meth:`from_config`.
     """
@@ -97,13 +100,17 @@ class StudyRun:
     timings: dict[str, float] = field(default_factory=dict)
     started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     engine_info: dict = field(default_factory=dict)
+    labels_path: Path | None = None
+    labels: object | None = None
 
     @classmethod
     def from_config(cls, cfg: RunConfig, progress: bool | Progress = False, **fields) -> StudyRun:
         """Resolve the config's inputs, codebook and frames (InputError when they do not load);
-        ``fields`` sets any other field (``embedder``, ``timings``, ``started``)."""
+        ``fields`` sets any other field (``embedder``, ``timings``, ``started``, ``labels_path``:
+        its labels are read here)."""
         from framescope.measures.frames import load_frames
         from framescope.themes.codebook import load_codebook
+        from framescope.validate.labels import read_label_file
 
         inputs = [resolve_path(p) for p in cfg.inputs]
         if not inputs:
@@ -111,6 +118,9 @@ class StudyRun:
         codebook_path = resolve_path(cfg.themes.codebook) if cfg.themes.codebook else None
         frames_path = resolve_path(cfg.measures.frames) if cfg.measures.frames else None
         codebook = load_codebook(codebook_path) if codebook_path else None
+        if fields.get("labels_path") is not None:
+            fields["labels_path"] = Path(fields["labels_path"])
+            fields["labels"] = read_label_file(fields["labels_path"])
         return cls(cfg=cfg, inputs=inputs, codebook=codebook, codebook_path=codebook_path,
                    frames=load_frames(frames_path), progress=progress_callback(progress), **fields)
 

@@ -11,15 +11,19 @@ from framescope.artifacts import (
     package_versions, sha256_file, sha256_text, staging_dir, stored, write_json, write_table,
 )
 from framescope.engines.study import StudyRun
+from framescope.validate.study import apply_labels
 
-KEEP_FROM_PREVIOUS_RUN: tuple[str, ...] = ("labels.parquet",)
+LABELS_FILE = "labels.parquet"
+KEEP_FROM_PREVIOUS_RUN: tuple[str, ...] = (LABELS_FILE,)
 """Files of an earlier study in the same folder that a new run keeps (when it does not write them
 itself), recorded in the manifest as ``kept_from_previous_run``. Only the researcher's own hand
 labels (``framescope validate``), which no run can recreate: they name sentence ids, and
 ``framescope validate`` checks them against the new study before using them. Everything else in
 the folder is exactly what the run wrote (a stale ``codebook.yaml`` of an earlier seed study once
 leaked into a discovery-only study); the agreement and corrected shares computed from the labels
-are not kept, since they describe the earlier run."""
+are not kept, since they describe the earlier run. A run with ``--labels`` writes ``labels.parquet``
+itself: the file's labels merged over the kept ones, with the agreement and the corrected shares
+(``validate.study.apply_labels``)."""
 
 
 @dataclass
@@ -87,8 +91,16 @@ def manifest(study: StudyRun, result: StudyResult) -> dict:
                    "body_sentences": result.counts["body_sentences"],
                    "sources": int(result.documents["source"].nunique()), "themes": len(result.themes)},
         "notes": result.notes,
-        "kept_from_previous_run": kept_files(study.out),
+        "kept_from_previous_run": [f for f in kept_files(study.out) if study.labels is None or f != LABELS_FILE],
+        **({"labels": labels_record(study)} if study.labels is not None else {}),
     }
+
+
+def labels_record(study: StudyRun) -> dict:
+    """What the manifest says of ``run --labels``: the file, its sha256, its labels and whether
+    labels of the earlier study in the folder were merged in."""
+    return {"file": str(study.labels_path), "sha256": sha256_file(study.labels_path),
+            "n_labels": int(len(study.labels)), "merged_with_previous": LABELS_FILE in kept_files(study.out)}
 
 
 def kept_files(out: Path) -> list[str]:
@@ -98,7 +110,9 @@ def kept_files(out: Path) -> list[str]:
 
 def write_study(study: StudyRun, result: StudyResult) -> Path:
     """Write the study folder atomically: the tables, the sentences (:func:`write_sentence_parts`),
-    the model, the codebook and the manifest."""
+    the model, the codebook and the manifest; with ``study.labels``, also the labels, the agreement
+    and the corrected shares (``validate.study.apply_labels`` in the staging folder, so bad labels
+    leave the earlier study in the folder as it was)."""
     out = study.out
     with study.stage("write"):
         with staging_dir(out, keep=KEEP_FROM_PREVIOUS_RUN) as tmp:
@@ -109,5 +123,8 @@ def write_study(study: StudyRun, result: StudyResult) -> Path:
             if study.codebook_path:
                 (tmp / "codebook.yaml").write_text(study.codebook_path.read_text(encoding="utf-8"), encoding="utf-8")
             write_json(manifest(study, result), tmp / "manifest.json")
+            if study.labels is not None:
+                apply_labels(tmp, study.labels, str(study.labels_path), previous=out if out.is_dir() else None,
+                             embedder=study.load_embedder())
     study.progress("done", 1.0)
     return out

@@ -14,17 +14,19 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from framescope.artifacts import atomic_write_bytes, read_manifest, read_table, sha256_file
+from framescope.artifacts import atomic_write_bytes, read_manifest, read_table, sha256_file, sha256_text
 from framescope.errors import InputError
 from framescope.report.figures import STATIC_FIGURES, WIDTH, save_figures, source_order, theme_labels, theme_order, tone_figure
 from framescope.report.emphasis import emphasis_section, emphasis_test_sentence
-from framescope.report.method import evaluation_blocks, manifest_section, method_section
+from framescope.report.method import evaluation_blocks, manifest_section, method_section, study_validation_blocks
 from framescope.report.render import (
     Figure, Heading, Quote, Section, Table, Text, ci, p_value, pct, signed, to_html, to_markdown,
 )
 from framescope.measures.summary import StudySummary, study_summary
 from framescope.themes.codebook import UNASSIGNED
 from framescope.themes.io import model_description, topic_model_views
+from framescope.validate.labels import labels_digest, study_labels
+from framescope.validate.study import REPORT_FILE, read_validation
 
 __all__ = ["ci", "emphasis_test_sentence", "figure_files", "manifest_digest", "p_value", "pct", "report_is_current",
            "report_sections", "signed", "write_report"]
@@ -33,7 +35,7 @@ STAMP = "framescope-manifest-sha256"  # names the manifest digest a report was b
 MAX_DOCUMENTS = 40  # documents listed by name; larger corpora are summarised per source
 N_TERMS, N_VOICES, N_CONTRASTS, N_FRAMES = 8, 5, 3, 3
 NAMES = ("documents", "sentences", "themes", "emphasis", "emphasis_gaps", "emphasis_time", "terms", "tone",
-         "frames", "voices", "exemplars", "contrasts", "notes")
+         "frames", "voices", "exemplars", "contrasts", "notes", "emphasis_corrected")
 
 
 def write_report(study: str | Path) -> list[Path]:
@@ -55,8 +57,11 @@ def write_report(study: str | Path) -> list[Path]:
 
 
 def manifest_digest(study: str | Path) -> str:
-    """sha256 of the study's manifest.json: every run (and every re-run after an edit) writes a new one."""
-    return sha256_file(Path(study) / "manifest.json")
+    """sha256 of the study's manifest.json (every run, and every re-run after an edit, writes a new
+    one), and of its validation.json when it has one (labels added or changed after the run)."""
+    digest = sha256_file(Path(study) / "manifest.json")
+    validation = Path(study) / REPORT_FILE
+    return sha256_text(digest + sha256_file(validation)) if validation.is_file() else digest
 
 
 def report_is_current(folder: str | Path, study: str | Path | None = None) -> bool:
@@ -105,13 +110,21 @@ def report_sections(study: str | Path, figure_files: dict[str, tuple[str, ...]] 
         themes_section(t, summary, topic_model_views(study).get("hierarchy")),
         emphasis_section(t, manifest, summary, figure_files),
         framing_section(t, sources, manifest, figure_files),
-        method_section(manifest, t, evaluation_blocks(evaluation), model_description(study)),
+        method_section(manifest, t, evaluation_blocks(evaluation) + own_validation_blocks(study),
+                       model_description(study)),
         manifest_section(manifest),
     ]
     return title, subtitle, sections
 
 
 # -- formatting --------------------------------------------------------------------------------
+
+def own_validation_blocks(study: Path) -> list:
+    """The study's own validation (validation.json), flagged when labels.parquet changed since."""
+    record = read_validation(study)
+    return study_validation_blocks(record, current=record.get("labels_sha256") == labels_digest(study_labels(study)),
+                                   labels=theme_labels(read_table(study, "themes")))
+
 
 def _read_evaluation(study: Path) -> dict:
     p = study / "evaluation.json"

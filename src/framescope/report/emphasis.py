@@ -15,6 +15,7 @@ from framescope.report.figures import emphasis_heatmap, gap_figure, share_figure
 from framescope.report.render import Figure, Heading, Section, Table, Text, ci, p_value, pct, signed
 from framescope.measures.summary import StudySummary
 from framescope.themes.codebook import UNASSIGNED
+from framescope.validate.correction import MIN_LABELS
 
 N_TIME_ROWS = 60
 
@@ -58,6 +59,7 @@ def emphasis_section(t: dict, manifest: dict, summary: StudySummary,
               f"* |residual| ≥ {RESIDUAL_THRESHOLD}."),
     ]
     blocks += gap_blocks(t.get("emphasis_gaps", pd.DataFrame()), themes, em["source"].nunique())
+    blocks += corrected_blocks(t.get("emphasis_corrected", pd.DataFrame()), themes, order, sources)
     blocks += _over_time_blocks(t["emphasis_time"], labels)
     return Section("3. Emphasis", "emphasis", blocks)
 
@@ -126,6 +128,34 @@ def gap_blocks(gaps: pd.DataFrame, themes: pd.DataFrame, n_sources: int) -> list
         Figure(gap_figure(best, themes), "Largest difference between two sources' shares per theme, in percentage "
                                          "points, with its 95% CI."),
         Table(pd.DataFrame(rows), "Largest difference between sources per theme."),
+    ]
+
+
+def corrected_blocks(corrected: pd.DataFrame, themes: pd.DataFrame, order: list[str], sources: list[str]) -> list:
+    """The shares corrected for misclassification (``emphasis_corrected``, written from the study's
+    labels by ``framescope validate`` or ``run --labels``) beside the raw ones; nothing without labels."""
+    if corrected.empty:
+        return []
+    labels = theme_labels(themes)
+    rank_t, rank_s = {k: i for i, k in enumerate(order)}, {k: i for i, k in enumerate(sources)}
+    c = corrected.assign(_t=corrected["theme"].map(rank_t).fillna(len(rank_t)),
+                         _s=corrected["source"].map(rank_s).fillna(len(rank_s))).sort_values(["_t", "_s"])
+    rows = [{"theme": labels.get(r.theme, r.theme), "source": r.source, "raw share": pct(r.share),
+             "corrected share": pct(r.share_corrected) if r.corrected else "—",
+             "95% CI": ci(r.ci_low, r.ci_high) if r.corrected else "—", "labels": str(int(r.n_labels)),
+             } for r in c[c["corrected"].astype(bool)].itertuples()]
+    few = sorted({labels.get(t, t) for t in c.loc[~c["corrected"].astype(bool), "theme"] if t != UNASSIGNED})
+    return [
+        Heading("Corrected for misclassification", 3),
+        Text("From the study's own hand labels (section 5): the share each source would have if the theme errors "
+             "measured on the labelled sentences were undone, by adjusted classify-and-count (Forman 2008; Hopkins "
+             "& King 2010). The 95% CI is a bootstrap that redraws both the labelled sentences and the source's "
+             "paragraphs. The method assumes the study errs alike in every source."
+             + (f" Themes with too few labels to correct (fewer than {MIN_LABELS}; their shares stay as above): "
+                f"{'; '.join(few)}." if few else "")),
+        Table(pd.DataFrame(rows, columns=["theme", "source", "raw share", "corrected share", "95% CI", "labels"]),
+              "Raw and corrected shares of the corrected themes, by theme and source (all rows, with the uncorrected "
+              "ones and why, are in emphasis_corrected.parquet)."),
     ]
 
 

@@ -156,6 +156,59 @@ def evaluation_blocks(evaluation: dict) -> list:
     return blocks
 
 
+def study_validation_blocks(record: dict, current: bool = True, labels: dict[str, str] | None = None) -> list:
+    """The study's own validation (``validation.json``: ``framescope validate`` or ``run --labels``):
+    labels, kappa, macro F1, per-theme F1 with CIs, the themes too few to correct, and the
+    recalibration's cross-validated F1 before and after; nothing when the study has none."""
+    if not record:
+        return []
+
+    def num(v, fmt: str = ".2f") -> str:
+        return "n/a" if v is None else f"{float(v):{fmt}}"
+
+    name = (labels or {}).get
+    who = ", ".join(record.get("labellers") or []) or "unnamed"
+    few = [name(t, t) for t in record.get("uncorrected_themes") or [] if t != "unassigned"]
+    blocks: list = [Text(
+        f"{record.get('n_labels', '?')} of the study's body sentences were labelled by hand (labeller: {who}; "
+        f"labels.parquet). Against them the study's themes reach Cohen's κ {num(record.get('kappa'))} and macro F1 "
+        f"{num(record.get('macro_f1'))} (the mean F1 of the labelled themes other than none). Themes with fewer than "
+        f"{record.get('min_labels_to_correct', 5)} labels are not corrected in section 3"
+        + (f": {'; '.join(few)}." if few else "; every theme had enough."), lead="The study's own labels.")]
+    if not current:
+        blocks.append(Text("labels.parquet has changed since validation.json was written: run "
+                           "`framescope validate STUDY` to bring these figures up to date.", kind="note"))
+    rows = [{"theme": name(r["theme"], r["theme"]), "labelled": str(r["n_labelled"]), "assigned": str(r["n_assigned"]),
+             "precision": _with_ci(r, "precision"), "recall": _with_ci(r, "recall"), "F1": _with_ci(r, "f1")}
+            for r in record.get("per_theme") or [] if r["n_labelled"] or r["n_assigned"]]
+    if rows:
+        blocks.append(Table(pd.DataFrame(rows), "The study's themes against its hand labels, per theme, with 95% "
+                                                "bootstrap CIs over the labelled sentences."))
+    rec = record.get("recalibration") or {}
+    if "message" in rec:
+        blocks.append(Text(f"Recalibration: {rec['message']}.", kind="muted"))
+    elif rec:
+        blocks.append(Text(
+            f"A {rec.get('classifier', 'classifier')} trained on these labels reaches macro F1 "
+            f"{num(rec.get('macro_f1_after'))} by {rec.get('folds')}-fold stratified cross-validation, against "
+            f"{num(rec.get('macro_f1_before'))} for the study's own themes on the same {rec.get('n')} sentences "
+            f"(difference {num(rec.get('difference'), '+.2f')}, 95% paired bootstrap CI "
+            f"[{num(rec.get('difference_low'), '+.2f')}, {num(rec.get('difference_high'), '+.2f')}]). The study's "
+            "themes are not changed by it.", lead="Recalibration."))
+        blocks.append(Table(pd.DataFrame([{"theme": name(r["theme"], r["theme"]), "labelled": str(r["n_labelled"]),
+                                           "F1 before": num(r["f1_before"]), "F1 after": num(r["f1_after"])}
+                                          for r in rec.get("per_theme") or []]),
+                            "Per-theme F1 of the study's themes (before) and of the cross-validated classifier (after)."))
+    return blocks
+
+
+def _with_ci(r: dict, name: str) -> str:
+    v, lo, hi = r.get(name), r.get(f"{name}_low"), r.get(f"{name}_high")
+    if v is None:
+        return "—"
+    return f"{v:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else "")
+
+
 def manifest_section(manifest: dict) -> Section:
     if not manifest:
         return Section("6. Manifest summary", "manifest", [Text("This study has no manifest.json.", kind="note")])

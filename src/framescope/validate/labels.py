@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from framescope.artifacts import read_table, write_table
+from framescope.artifacts import read_table, sha256_text, write_table
 from framescope.errors import InputError
+from framescope.measures.bootstrap import rng_for
 from framescope.themes.codebook import UNASSIGNED
 
 NONE = "none"
@@ -79,12 +81,77 @@ def study_labels(study: str | Path) -> pd.DataFrame:
     return df if len(df) else pd.DataFrame(columns=LABEL_COLUMNS)
 
 
+def merged_labels(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` updated with ``new``: a new label replaces an old one for the same sentence, the
+    other old labels stay; sorted by sentence id."""
+    old = old[LABEL_COLUMNS] if len(old) else pd.DataFrame(columns=LABEL_COLUMNS)
+    return pd.concat([old[~old["sentence_id"].isin(set(new["sentence_id"]))], new[LABEL_COLUMNS]],
+                     ignore_index=True).sort_values("sentence_id", kind="stable").reset_index(drop=True)
+
+
 def store_labels(study: str | Path, labels: pd.DataFrame) -> Path:
     """Write the study's ``labels.parquet`` atomically (the labels replace earlier ones for the same
     sentences; others are kept)."""
-    old = study_labels(study)
-    merged = pd.concat([old[~old["sentence_id"].isin(set(labels["sentence_id"]))], labels[LABEL_COLUMNS]],
-                       ignore_index=True).sort_values("sentence_id", kind="stable").reset_index(drop=True)
     path = Path(study) / f"{LABELS_TABLE}.parquet"
-    write_table(merged, path)
+    write_table(merged_labels(study_labels(study), labels), path)
     return path
+
+
+def drop_labels(study: str | Path, sentence_ids) -> Path:
+    """Remove the labels of these sentences from the study's ``labels.parquet`` (atomically)."""
+    old = study_labels(study)
+    path = Path(study) / f"{LABELS_TABLE}.parquet"
+    write_table(old[~old["sentence_id"].isin({str(i) for i in sentence_ids})].reset_index(drop=True), path)
+    return path
+
+
+def new_label(sentence_id: str, label: str, labeller: str) -> pd.DataFrame:
+    """One label, made now by ``labeller`` (UTC time, to the second)."""
+    return pd.DataFrame([{"sentence_id": str(sentence_id), "label": str(label), "labeller": str(labeller),
+                          "labelled_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}])
+
+
+def labels_digest(labels: pd.DataFrame) -> str:
+    """sha256 of the labels themselves (sentence id and label, in id order): what validation.json
+    was computed from, so a reader can tell whether it is still current."""
+    if labels is None or labels.empty:
+        return sha256_text("")
+    rows = labels[["sentence_id", "label"]].astype(str).sort_values("sentence_id", kind="stable")
+    return sha256_text("\n".join(f"{i}\t{lab}" for i, lab in rows.itertuples(index=False, name=None)))
+
+
+# --------------------------------------------------------------------------- what to label next
+
+def labelling_order(sentences: pd.DataFrame, seed: int = 42) -> list[str]:
+    """The study's body sentences in the order to label them: a sample stratified by the study's
+    theme with proportional allocation. Within each theme the sentences are shuffled (seeded by the
+    theme's name); the themes are then interleaved so that every prefix holds each theme in about
+    its share of the corpus (systematic allocation: a theme's r-th sentence sits at
+    ``(r + u) / N_theme``, ``u`` a seeded offset in [0, 1)). Every body sentence thus has about the
+    same chance of being among the first *n* labelled, wherever the labelling stops, which the
+    agreement figures and the corrected shares assume (a simple random sample, balanced by theme).
+    The same sentences and seed give the same order."""
+    body = sentences[sentences["is_body"].fillna(False).astype(bool)]
+    keys, ids = [], []
+    themes = body["theme"].fillna(UNASSIGNED).astype(str)
+    for theme in sorted(set(themes)):
+        members = body.loc[themes == theme, "sentence_id"].astype(str).sort_values().to_numpy()
+        rng = rng_for(seed, "labelling", theme)
+        members = members[rng.permutation(len(members))]
+        offset = rng.random()
+        keys += list((np.arange(len(members)) + offset) / len(members))
+        ids += list(members)
+    order = sorted(range(len(ids)), key=lambda i: (keys[i], ids[i]))
+    return [ids[i] for i in order]
+
+
+def sentence_context(sentences: pd.DataFrame, sentence_id: str, before: int = 2) -> tuple[list[str], str]:
+    """The ``before`` sentences that precede a sentence in its document (any kind, in document
+    order), and the sentence's own text: what a reader sees when labelling it."""
+    s = sentences[sentences["sentence_id"].astype(str) == str(sentence_id)]
+    if s.empty:
+        raise InputError(f"no sentence {sentence_id} in this study")
+    row = s.iloc[0]
+    doc = sentences[(sentences["doc_id"] == row["doc_id"]) & (sentences["position"] < row["position"])]
+    prior = doc.sort_values("position", kind="stable")["text"].astype(str).tolist()[-before:] if before else []
+    return prior, str(row["text"])

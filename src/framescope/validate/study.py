@@ -2,9 +2,12 @@
 
 ``validate_study(study, label_file)`` checks the labels against the study (one-line
 ``InputError`` and nothing written on any problem), then writes, each file atomically:
-``labels.parquet`` (the labels, with who and when), ``emphasis_corrected.parquet`` (raw and
-corrected shares, ``validate.correction.CORRECTED_COLUMNS``) and ``validation.json`` (agreement:
-n, kappa, macro F1, per theme precision/recall/F1 with CIs, the confusion table).
+``labels.parquet`` (the labels, with who and when, merged over the labels stored before),
+``emphasis_corrected.parquet`` (raw and corrected shares, ``validate.correction.CORRECTED_COLUMNS``)
+and ``validation.json`` (agreement: n, kappa, macro F1, per theme precision/recall/F1 with CIs, the
+confusion table; the digest of the labels it was computed from; the recalibration figures,
+``validate.recalibrate``). ``framescope run --labels FILE`` calls :func:`apply_labels` on the run's
+staging folder, so a run writes the same three files atomically with the rest of the study.
 ``framescope validate STUDY --labels FILE`` runs it and prints :func:`format_validation`.
 """
 from __future__ import annotations
@@ -13,37 +16,67 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from framescope.artifacts import read_manifest, read_table, write_json, write_table
 from framescope.errors import InputError
 from framescope.themes.codebook import UNASSIGNED
 from framescope.validate.correction import MIN_LABELS, agreement, corrected_emphasis, labelled_pairs
-from framescope.validate.labels import checked_labels, read_label_file, store_labels
+from framescope.validate.labels import (
+    LABEL_COLUMNS, LABELS_TABLE, checked_labels, labels_digest, merged_labels, read_label_file, study_labels,
+)
+from framescope.validate.recalibrate import TooFewLabels, study_recalibration
 
 CORRECTED_TABLE = "emphasis_corrected"
 REPORT_FILE = "validation.json"
 
 
 def _plain(v):
+    if isinstance(v, (np.floating, np.integer)):
+        v = v.item()
     return None if isinstance(v, float) and math.isnan(v) else v
 
 
-def validate_study(study: str | Path, label_file: str | Path | None = None, n_boot: int | None = None) -> dict:
-    """Check ``label_file``'s labels (or the study's stored ones), store them, and write the
-    agreement and the corrected emphasis into the study. Returns the validation record."""
+def validate_study(study: str | Path, label_file: str | Path | None = None, n_boot: int | None = None,
+                   embedder=None, recalibrate: bool = True) -> dict:
+    """Check ``label_file``'s labels (or, without one, the study's stored labels), store them with
+    the stored ones, and write the agreement, the recalibration figures and the corrected emphasis
+    into the study (:func:`apply_labels`). Returns the validation record."""
     study = Path(study)
     if not (study / "manifest.json").is_file():
         raise InputError(f"{study} is not a study folder (no manifest.json): run `framescope run` first")
+    labels = read_label_file(label_file) if label_file else None
+    return apply_labels(study, labels, str(label_file) if label_file else None, previous=study, n_boot=n_boot,
+                        embedder=embedder, recalibrate=recalibrate)
+
+
+def apply_labels(study: str | Path, labels: pd.DataFrame | None, where: str | None, previous: str | Path | None = None,
+                 n_boot: int | None = None, embedder=None, recalibrate: bool = True) -> dict:
+    """Validate the study in folder ``study`` (its tables and manifest.json already written) against
+    ``labels`` (from ``where``) merged over the labels stored in ``previous`` (a study folder, or
+    None): labels for the same sentence replace the stored ones. Every label is checked against the
+    study first (a one-line InputError naming the file at fault, and nothing written); then
+    ``labels.parquet``, ``emphasis_corrected.parquet`` and ``validation.json`` are written, each
+    atomically. ``recalibrate``: also cross-validate a classifier on the labels
+    (``validate.recalibrate``; the study's embedder, or ``embedder``), recorded under
+    ``recalibration`` (a ``message`` instead when the labels are too few)."""
+    study = Path(study)
     sentences, themes, emphasis = (read_table(study, n) for n in ("sentences", "themes", "emphasis"))
     if sentences.empty or "theme" not in sentences or emphasis.empty:
         raise InputError(f"{study} has no themed sentences or emphasis table: run `framescope run` first")
-    from framescope.validate.labels import study_labels
-
-    where = str(label_file) if label_file else f"{study}/labels.parquet"
-    labels = read_label_file(label_file) if label_file else study_labels(study)
-    labels = checked_labels(labels, sentences, themes, where)
-    measures = (read_manifest(study).get("config") or {}).get("measures") or {}
+    stored_at = Path(previous) / f"{LABELS_TABLE}.parquet" if previous is not None else None
+    stored = study_labels(previous) if stored_at is not None and stored_at.is_file() else pd.DataFrame(columns=LABEL_COLUMNS)
+    if labels is not None:
+        checked_labels(labels, sentences, themes, where or "labels")
+        kept = stored[~stored["sentence_id"].isin(set(labels["sentence_id"]))]
+        if len(kept):
+            checked_labels(kept, sentences, themes, f"{stored_at} (labels stored earlier, kept with the new ones)")
+        labels = merged_labels(stored, labels)
+    else:
+        labels = checked_labels(stored, sentences, themes, str(stored_at or f"{study}/{LABELS_TABLE}.parquet"))
+    manifest = read_manifest(study)
+    measures = (manifest.get("config") or {}).get("measures") or {}
     n_boot = n_boot or int(measures.get("n_boot", 1000))
     seed, unit = int(measures.get("seed", 42)), measures.get("resample_unit", "paragraph")
     pairs = labelled_pairs(labels, sentences)
@@ -51,7 +84,10 @@ def validate_study(study: str | Path, label_file: str | Path | None = None, n_bo
     agree = agreement(pairs, theme_keys, n_boot=n_boot, seed=seed)
     corrected = corrected_emphasis(sentences, labels, emphasis, n_boot=n_boot, seed=seed, resample_unit=unit)
     record = {
-        "labels": where, "n_labels": int(len(labels)), "n_matched": agree["n"], "kappa": _plain(agree["kappa"]),
+        "labels": where or str(stored_at), "n_labels": int(len(labels)), "n_matched": agree["n"],
+        "labels_sha256": labels_digest(labels),
+        "labellers": sorted(str(x) for x in labels["labeller"].dropna().unique()),
+        "kappa": _plain(agree["kappa"]),
         "macro_f1": _plain(agree["macro_f1"]), "min_labels_to_correct": MIN_LABELS,
         "per_theme": [{k: _plain(v) for k, v in r.items()} for r in agree["per_theme"].to_dict("records")],
         "confusion": {"labels": [str(x) for x in agree["confusion"].index],
@@ -59,10 +95,24 @@ def validate_study(study: str | Path, label_file: str | Path | None = None, n_bo
                       "counts": agree["confusion"].to_numpy().tolist()},
         "uncorrected_themes": sorted(set(corrected.loc[~corrected["corrected"], "theme"])),
     }
-    store_labels(study, labels)
+    if recalibrate:
+        record["recalibration"] = recalibration_record(sentences, pairs, manifest, embedder, n_boot, seed)
+    write_table(labels, study / f"{LABELS_TABLE}.parquet")
     write_table(corrected, study / f"{CORRECTED_TABLE}.parquet")
     write_json(record, study / REPORT_FILE)
     return record | {"corrected": corrected}
+
+
+def recalibration_record(sentences: pd.DataFrame, pairs: pd.DataFrame, manifest: dict, embedder=None,
+                         n_boot: int = 1000, seed: int = 42) -> dict:
+    """``recalibrate.study_recalibration`` as plain JSON values (``message`` when too few labels)."""
+    try:
+        r = study_recalibration(sentences, pairs, manifest, embedder=embedder, n_boot=n_boot, seed=seed)
+    except TooFewLabels as e:
+        return {"message": str(e)}
+    out = {k: (_plain(v) if not isinstance(v, list) else [_plain(x) for x in v]) for k, v in r.items() if k != "per_theme"}
+    out["per_theme"] = [{k: _plain(v) for k, v in row.items()} for row in r["per_theme"].to_dict("records")]
+    return out
 
 
 def read_validation(study: str | Path) -> dict:
@@ -98,4 +148,36 @@ def format_validation(record: dict) -> str:
                          f"[{r.ci_low:.1%}, {r.ci_high:.1%}]")
         else:
             lines.append(f"  {r.source:<22} {r.theme:<26} raw {r.share:6.1%}  {r.note}")
-    return "\n".join(lines)
+    return "\n".join(lines + recalibration_lines(record.get("recalibration")))
+
+
+def summary_line(record: dict) -> str:
+    """One line: the labels, kappa, macro F1 and the recalibration's cross-validated macro F1."""
+    def num(v):
+        return "n/a" if v is None else f"{v:.2f}"
+    rec = record.get("recalibration") or {}
+    recal = (f"; recalibration: {rec['message']}" if "message" in rec else
+             f"; cross-validated macro F1 of a classifier on the labels {num(rec.get('macro_f1_after'))} "
+             f"(the study's themes {num(rec.get('macro_f1_before'))})" if rec else "")
+    return (f"validation: {record.get('n_labels', 0)} labels, Cohen's kappa {num(record.get('kappa'))}, macro F1 "
+            f"{num(record.get('macro_f1'))}{recal}; see {REPORT_FILE} and {CORRECTED_TABLE}.parquet")
+
+
+def recalibration_lines(rec: dict | None) -> list[str]:
+    """The recalibration figures of a validation record, as plain-text lines (none if absent)."""
+    if not rec:
+        return []
+    if "message" in rec:
+        return ["", f"recalibration: {rec['message']}"]
+
+    def num(v):
+        return "n/a" if v is None else f"{v:.2f}"
+    lines = ["", f"recalibration: {rec['classifier']}, {rec['folds']}-fold stratified cross-validation over "
+                 f"{rec['n']} labels", f"  macro F1 before (the study's themes) {num(rec['macro_f1_before'])}, after "
+                 f"(cross-validated classifier) {num(rec['macro_f1_after'])}; difference "
+                 f"{rec['difference']:+.2f} [{num(rec['difference_low'])}, {num(rec['difference_high'])}] "
+                 "(95% paired bootstrap)"]
+    for r in rec["per_theme"]:
+        lines.append(f"  {r['theme']:<28} {r['n_labelled']:>4} labels  F1 before {num(r['f1_before'])}  "
+                     f"after {num(r['f1_after'])}")
+    return lines

@@ -154,14 +154,17 @@ else:
 corrected = study.table("emphasis_corrected")
 st.subheader("Corrected for misclassification")
 if corrected.empty:
-    st.caption("Label a sample of this study's sentences and run `framescope validate STUDY --labels FILE` to "
-               "see each share corrected for the themes' misclassification, with intervals that include the "
+    st.caption("Label a sample of this study's sentences on the Validate page (or run `framescope validate STUDY "
+               "--labels FILE`) to see each share corrected for the themes' misclassification, with intervals that include the "
                "uncertainty of your labelled sample (docs/validation.md).")
 else:
     st.caption("Adjusted classify-and-count (Forman 2008; Hopkins & King 2010) from your labels: the share each "
                "source would have if the study's theme errors, as measured on your labelled sentences, were "
                "undone. 95% bootstrap CI over your labels and the source's paragraphs. Themes with fewer than 5 "
                "labels are left uncorrected.")
+    done = [study.tlabel(t) for t in order if corrected.loc[corrected["theme"] == t, "corrected"].any()]
+    st.markdown(f"Corrected from {int(corrected['n_labels'].groupby(corrected['theme']).first().sum())} labels "
+                f"(Validate page). **Themes corrected:** {escape_markdown('; '.join(done)) if done else 'none'}.")
     view = corrected[corrected["theme"].isin([t for t in order if t in set(corrected["theme"])])].copy()
     view["source"], view["theme"] = view["source"].map(study.slabel), view["theme"].map(study.tlabel)
     st.dataframe(view[["source", "theme", "share", "share_corrected", "ci_low", "ci_high", "n_labels", "note"]],
