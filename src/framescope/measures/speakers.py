@@ -83,7 +83,9 @@ TITLES = frozenset(
     "dame general gen gen. judge justice chief mayor sergeant sgt sgt. lieutenant lt lt. captain capt "
     "capt. colonel col col. reverend rev rev. professor prof prof. chairman chairwoman chancellor "
     "premier deputy state spokesman spokeswoman spokesperson analyst economist the former "
-    "then-president pope king queen prince princess candidate admiral author senior leader".split())
+    "then-president pope king queen prince princess candidate admiral author senior leader treasurer "
+    "attorney-general attorney solicitor-general commissioner director superintendent inspector "
+    "detective constable officer coach chief-executive executive".split())
 # ORG "entities" that are roles, not organisations ("our CFO said").
 ROLE_ACRONYMS = frozenset("ceo cfo coo cto cio vp gm md".split())
 PRONOUNS = frozenset(("he", "she"))
@@ -181,11 +183,14 @@ def has_role(text: str) -> bool:
 
 
 def parse_speakers(texts: list[str]) -> list[SentenceSpeakers]:
-    """:func:`sentence_speakers` of each text, parsed in batches."""
+    """:func:`sentence_speakers` of each text, parsed in batches; a text that recurs (boilerplate,
+    syndicated copies) is parsed once."""
     if not texts:
         return []
     nlp = english_pipeline()
-    return [sentence_speakers(d) for d in nlp.pipe(texts, batch_size=BATCH_SIZE)]
+    unique = list(dict.fromkeys(texts))
+    found = dict(zip(unique, (sentence_speakers(d) for d in nlp.pipe(unique, batch_size=BATCH_SIZE))))
+    return [found[t] for t in texts]
 
 
 def _written(text: str) -> str:
@@ -240,7 +245,8 @@ def _speaker(tok, ents: dict) -> Mention | None:
               and _entity(c, ents).label_ == "ORG"]
     if report and tok.lemma_.lower() in DOCUMENT_NOUNS:  # "A Gallup report said"
         ent = _entity(report[0], ents)
-        return Mention(ent.start_char, clean_name(ent.text), "ORG", _written(ent.text) + " " + tok.lower_)
+        name = clean_name(ent.text)
+        return Mention(ent.start_char, name, "ORG", _written(ent.text) + " " + tok.lower_) if name else None
     if tok.lower_ in PRONOUNS:
         return Mention(tok.idx, tok.lower_, "pronoun", tok.lower_)
     if tok.lemma_.lower() in ROLE_FAMILIES and tok.pos_ == "NOUN" and tok.tag_ == "NN" and any(
@@ -249,7 +255,8 @@ def _speaker(tok, ents: dict) -> Mention | None:
     if tok.pos_ == "PROPN" and tok.i not in ents and tok.text[:1].isupper():
         parts = [c for c in tok.lefts if c.dep_ == "compound" and c.pos_ == "PROPN"] + [tok]
         written = " ".join(p.text for p in parts)
-        return Mention(parts[0].idx, clean_name(written), "propn", _written(written))
+        name = clean_name(written)  # "" for a bare title: "the Mayor said"
+        return Mention(parts[0].idx, name, "propn", _written(written)) if name else None
     return None
 
 
@@ -281,7 +288,7 @@ def _dislocated(pronoun, ents: dict) -> Mention | None:
         return None
     prev = doc[pronoun.i - 2]
     ent = _entity(prev, ents)
-    if ent is not None and ent.label_ == "PERSON" and ent.end == pronoun.i - 1:
+    if ent is not None and ent.label_ == "PERSON" and ent.end == pronoun.i - 1 and clean_name(ent.text):
         return Mention(ent.start_char, clean_name(ent.text), "PERSON", _written(ent.text))
     titled = titled_name(prev)
     return Mention(prev.idx, titled[1], "PERSON", titled[2]) if titled is not None else None

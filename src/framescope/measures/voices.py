@@ -31,6 +31,7 @@ COLUMNS = ["theme", "source", "speaker", "kind", "n", "example_sentence_id", "se
 KINDS = {"PERSON": "person", "ORG": "organisation"}
 SENTENCE_COLUMNS = ("voice", "voice_kind", "voice_as_written")  # what voice_frame adds to each sentence
 PRONOUN_WINDOW = 3
+DOMINANT = 0.9  # a one-word name shared by several people joins one who has this share of their sentences
 
 
 # --------------------------------------------------------------------------- merging names
@@ -43,14 +44,19 @@ def _org_key(name: str) -> str:
     return re.sub(r"^the\s+", "", re.sub(r"\s+", " ", name.lower())).strip()
 
 
-def merge_names(weights: dict[tuple[str, str], int]) -> dict[tuple[str, str], tuple[str, str]]:
+def merge_names(weights: dict[tuple[str, str], int],
+                titles: dict[str, set[str]] | None = None) -> dict[tuple[str, str], tuple[str, str]]:
     """Map each ``(name, kind)`` (kind ``person`` or ``organisation``) to its merged ``(name, kind)``.
 
     People: full names (two words or more) that share a surname and a first name, and whose middle
     names do not conflict, are one person ("Barack Obama", "Barack H. Obama"). A one-word name joins
     the one person whose surname it is ("Romney"), else the one person whose first name it is
-    ("Mitt"); with two or more candidates it stays as it is ("Bush" beside George and Jeb Bush). An
-    organisation whose name is a person's name or surname is that person (the NER tags some
+    ("Mitt"); of two or more candidates, the one with at least ``DOMINANT`` (90%) of their weight
+    ("Obama" beside Barack Obama 24, Michelle Obama 1), else it stays as it is ("Bush" beside
+    George W. Bush 3 and Jeb Bush 2). With ``titles`` (name -> the title families it was given, as
+    in a document), a titled one-word name ("President Obama") joins a person who is not a voice
+    (weight 0: only named) only if that person has the same title: a document that names "Michelle
+    Obama" and quotes "President Obama" does not make them one. An organisation whose name is a person's name or surname is that person (the NER tags some
     surnames ORG). Organisations merge by name without "the" and case. Each group is named by its
     most frequent full form (ties: the longer, then alphabetical). Deterministic and independent of
     the order of ``weights``.
@@ -69,12 +75,22 @@ def merge_names(weights: dict[tuple[str, str], int]) -> dict[tuple[str, str], tu
         else:
             clusters.append([nk])
 
-    def single(word: str) -> list[list[tuple[str, str]]] | None:
-        by_surname = [cl for cl in clusters if _tokens(cl[0][0])[-1] == word]
-        if by_surname:
-            return by_surname
-        by_first = [cl for cl in clusters if _tokens(cl[0][0])[0] == word]
-        return by_first or None
+    titles = titles or {}
+
+    def fits(name: str, cl: list[tuple[str, str]]) -> bool:
+        given = titles.get(name)
+        return not given or any(weights[m] > 0 or titles.get(m[0], set()) & given for m in cl)
+
+    def single(name: str) -> list[list[tuple[str, str]]] | None:
+        word = _tokens(name)[0]
+        by_surname = [cl for cl in clusters if _tokens(cl[0][0])[-1] == word and fits(name, cl)]
+        by_first = [cl for cl in clusters if _tokens(cl[0][0])[0] == word and fits(name, cl)]
+        hits = by_surname or by_first
+        if len(hits) > 1:  # "Obama": Barack Obama in 24 sentences, Michelle Obama in 1
+            mass = [sum(weights[m] for m in cl) for cl in hits]
+            if sum(mass) and max(mass) >= DOMINANT * sum(mass):
+                return [hits[mass.index(max(mass))]]
+        return hits or None
 
     out: dict[tuple[str, str], tuple[str, str]] = {}
     for cl in clusters:
@@ -89,7 +105,7 @@ def merge_names(weights: dict[tuple[str, str], int]) -> dict[tuple[str, str], tu
         if nk[1] == "organisation" and key in full_names:
             out[nk] = (full_names[key][0][0], "person")
             continue
-        hits = single(toks[0]) if len(toks) == 1 else None
+        hits = single(nk[0]) if len(toks) == 1 else None
         if hits is not None and len(hits) == 1:
             out[nk] = (hits[0][0][0], "person")
         elif nk[1] == "organisation":
@@ -148,7 +164,11 @@ def _document_voices(texts: list[str], paras: list, parsed: dict) -> list[tuple[
     for name, label in named.items():  # the document's full names are merge targets too
         if label == "PERSON" and len(name.split()) > 1:
             weights.setdefault((name, "person"), 0)
-    merged = merge_names(weights)
+    titled: dict[str, set[str]] = {}
+    for family, names in roles.items():
+        for name in names:
+            titled.setdefault(name, set()).add(family)
+    merged = merge_names(weights, titled)
     out: list[tuple[str, str, str | None] | None] = [None] * len(texts)
     last: tuple[int, tuple[str, str]] | None = None
     pending: list[int] = []
@@ -180,6 +200,8 @@ def _kept(m, named: dict, roles: dict, person_words: set) -> tuple[str, str] | s
     """A candidate speaker as (name, kind), "pronoun", or None when it is no person or organisation."""
     if m.kind == "pronoun":
         return "pronoun"
+    if not m.name.strip():
+        return None
     if m.kind == "role":
         people = roles.get(m.name, set())
         return (sorted(people)[0], "person") if len(people) == 1 else None
