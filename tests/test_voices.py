@@ -143,6 +143,9 @@ def test_quotation_spanning_sentences_takes_the_closing_speaker():
              "\u201cAn unrelated opening quote."]
     assert voices(_doc(texts, paragraphs=[0, 0, 1])).tolist() == ["Nuryshev", "Nuryshev", None]
     assert voices(_doc(texts[:2], paragraphs=[0, 1])).tolist() == [None, "Nuryshev"]
+    unclosed = ["\u201cWe are eager to know the next step.", "Trade grew.", "Trade grew again.", "Prices fell.",
+                "Prices rose.", "Prices fell again.", "Ties are strong,\u201d Nuryshev said."]  # 7 sentences long
+    assert voices(_doc(unclosed, paragraphs=[0] * 7)).tolist() == [None] * 6 + ["Nuryshev"]
 
 
 def test_voice_frame_kinds_index_and_captions():

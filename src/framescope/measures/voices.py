@@ -12,8 +12,8 @@ Three steps, each on a different scope:
    - a role noun ("the president", "the envoy") when the document gives exactly one person that
      title ("President Obama");
    - ``he``/``she``: the most recent person speaker of the previous three sentences;
-   - a sentence that opens a quotation which a later sentence of its paragraph closes takes that
-     sentence's speaker.
+   - a sentence that opens a quotation which a later sentence of its paragraph closes, with a
+     speaker, takes that speaker (over at most five sentences).
    Names are merged within the document (:func:`merge_names`).
 3. **Study** (:func:`voices_from_counts`): the names of all documents are merged again, so that
    "Romney", "Mitt" and "Mitt Romney" are one voice; each row lists all its sentences.
@@ -31,6 +31,7 @@ COLUMNS = ["theme", "source", "speaker", "kind", "n", "example_sentence_id", "se
 KINDS = {"PERSON": "person", "ORG": "organisation"}
 SENTENCE_COLUMNS = ("voice", "voice_kind", "voice_as_written")  # what voice_frame adds to each sentence
 PRONOUN_WINDOW = 3
+MAX_QUOTE_SENTENCES = 5  # an opened quotation is attributed back over at most this many sentences
 DOMINANT = 0.9  # a one-word name shared by several people joins one who has this share of their sentences
 
 
@@ -186,8 +187,10 @@ def _document_voices(texts: list[str], paras: list, parsed: dict) -> list[tuple[
             current_para, open_quote, pending = paras[k], 0, []
         open_quote = _quote_depth(text, open_quote)
         if who:
-            for j in pending:
-                out[j] = (who[0], who[1], None)
+            closes = any(q in text for q in ('"', "\u201d"))  # the speaker's sentence ends the quotation
+            if closes and len(pending) <= MAX_QUOTE_SENTENCES:
+                for j in pending:
+                    out[j] = (who[0], who[1], None)
             pending = []
         elif open_quote:
             pending.append(k)
