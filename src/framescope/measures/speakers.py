@@ -157,7 +157,10 @@ def english_pipeline():
             if _nlp is None:
                 folder = model_folder()
                 check_model(folder)
-                import spacy
+                try:
+                    import spacy
+                except ImportError:
+                    raise InputError("spaCy is not installed: pip install 'spacy>=3.8,<3.9'") from None
 
                 _nlp = spacy.load(folder, exclude=list(EXCLUDE))
     return _nlp
