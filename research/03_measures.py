@@ -29,7 +29,7 @@ os.chdir(REPO_ROOT)  # the seed config's relative paths (inputs, codebook, out) 
 manifest = read_manifest(out)
 cfg = RunConfig.model_validate(manifest["config"])
 documents, sentences = read_table(out, "documents"), read_table(out, "sentences")
-sentences = sentences.drop(columns=[c for c in sentences if c in ("tone", "frame", "voice") or c.startswith("frame_")])
+sentences = sentences.drop(columns=[c for c in sentences if c in ("tone", "frame", "voice", "voice_kind", "voice_as_written") or c.startswith("frame_")])
 study = StudyRun.from_config(cfg, embedder=get_embedder(cfg.embed), timings=manifest["timings"],
                              started=manifest["started_at"])  # the run record steps 1 and 2 began
 vectors = sentence_vectors(sentences, study.embedder, cfg.embed)  # from the embedding cache of step 2

@@ -34,6 +34,7 @@ class Server:
     proc: subprocess.Popen
     url: str
     log: Path
+    study: Path | None = None  # the study folder it serves
 
     def stop(self) -> None:
         """Stop the server (its own process group) by PID: SIGTERM, then SIGKILL if it lingers."""
@@ -58,7 +59,7 @@ def start(study: Path, log: Path, timeout: float = 90.0, env: dict | None = None
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    server = Server(proc, f"http://127.0.0.1:{port}", log)
+    server = Server(proc, f"http://127.0.0.1:{port}", log, Path(study))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -357,6 +357,35 @@ def test_framing_follows_the_chosen_theme(study):
     assert not any("only" in i.value.lower() for i in at.info)
 
 
+def test_framing_voices_are_merged_and_open_their_sentences_escaped(study):
+    """The voices table of a theme shows merged speakers with their counts and the words they were
+    written as; picking a voice lists every one of its sentences (escaped), each linked to its document."""
+    voices = pd.read_parquet(study / "voices.parquet")
+    row = voices.sort_values(["n", "speaker"], ascending=[False, True]).iloc[0]
+    assert row["speaker"] == "Shakhrat Nuryshev" and row["n"] >= 3
+    sentences = pd.read_parquet(study / "sentences.parquet")
+    hostile = "<script>alert(1)</script> :red[boom] **bold**"
+    sid = row["sentence_ids"][-1]
+    sentences.loc[sentences["sentence_id"] == sid, "text"] += " " + hostile
+    sentences.to_parquet(study / "sentences.parquet", index=False)
+    at = open_page(app_test().run(), "framing")
+    at.selectbox(key="framing_theme").set_value(row["theme"]).run()
+    assert not at.exception
+    shown = next(d.value for d in at.dataframe if "speaker" in d.value.columns)
+    top = shown[shown["speaker"] == row["speaker"]].iloc[0]
+    assert top["n"] == row["n"] and top["kind"] == "person"
+    assert set(a for a in row["aliases"] if a != row["speaker"]) == set(top["also"].split(", "))
+    box = at.selectbox(key=f"framing_voice::{row['theme']}")
+    assert box.value.endswith(row["speaker"])  # the most quoted voice first
+    quotes = [m.value for m in at.markdown if "Nuryshev" in m.value or "\\<script" in m.value]
+    ids = [c.value for c in at.caption if any(i in c.value for i in row["sentence_ids"])]
+    assert len(ids) == row["n"]
+    assert any("\\<script\\>" in q and "\\:red\\[boom\\]" in q for q in quotes)
+    assert not any("<script>" in m.value or ":red[boom]" in m.value for m in at.markdown)
+    links = [p for p in at.get("page_link") if "document" in str(p.proto.page)]
+    assert len(links) >= row["n"]
+
+
 def test_upload_through_file_uploader_runs_a_small_corpus(study):
     at = open_page(app_test(timeout=600).run(), "corpus")
     first_study = at.session_state["fs_study_choice"]

@@ -125,6 +125,33 @@ def test_sentence_search_and_document_link(server, page):
     shoot(page, "document")
 
 
+def test_framing_voice_click_through_shows_its_quotes(server, page):
+    """Framing: pick a theme and a voice; its sentences appear, each with a link to its document."""
+    import pandas as pd
+
+    study = server.study
+    voices = pd.read_parquet(study / "voices.parquet").sort_values(["n", "speaker"], ascending=[False, True])
+    top = voices.iloc[0]
+    label = pd.read_parquet(study / "themes.parquet").set_index("theme").at[top["theme"], "label"]
+    page.goto(f"{server.url}/framing")
+    settle(page)
+    main = page.locator("[data-testid='stMain']")
+    page.get_by_role("combobox", name="Theme", exact=True).click()
+    page.get_by_role("option").filter(has_text=label).first.click()
+    settle(page)
+    assert "Voices quoted" in main.inner_text()
+    voice = _selected(page, "Read a voice's sentences")
+    assert voice == f"{top['speaker']} · Global Times ({top['n']} sentences)"
+    links = page.get_by_text("Show in its document")
+    assert links.count() == top["n"] >= 2
+    assert "Kazakhstan" in main.inner_text()
+    shoot(page, "framing-voices")
+    links.first.click()
+    settle(page)
+    assert page.locator("h1").first.inner_text().strip() == "Document"
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
 def test_csv_upload_runs_a_study(server, page, tmp_path):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

@@ -12,7 +12,7 @@ from framescope.config import EmbedConfig, IngestConfig, MeasureConfig
 from framescope.measures.emphasis import emphasis_table
 from framescope.measures.framing import (
     contrasts_table, distinctive_terms, exemplars_table, frame_scores, frame_table, load_frames,
-    notes_table, tone_scores, tone_table, voices, voices_table,
+    notes_table, tone_scores, tone_table, voice_frame, voices_table,
 )
 
 from conftest import SEED_CORPUS
@@ -108,7 +108,7 @@ def seed():
     sentences["tone"] = tone_scores(sentences)
     scores = frame_scores(sentences, vectors, embedder, load_frames())
     sentences = pd.concat([sentences, scores], axis=1)
-    sentences["voice"] = voices(sentences)
+    sentences = pd.concat([sentences, voice_frame(sentences)], axis=1)
     return documents, sentences, vectors
 
 
@@ -172,8 +172,14 @@ def test_seed_voices_exemplars_and_frames(seed):
     cfg = MeasureConfig()
     v = voices_table(sentences)
     gt_bri = v[(v["theme"] == "bri_coercion") & (v["source"] == "global_times")]
-    assert "Nuryshev" in set(gt_bri["speaker"])  # "..., he added." after "Nuryshev noted."
+    assert "Shakhrat Nuryshev" in set(gt_bri["speaker"])  # "..., he added." after "Nuryshev noted."
     assert sentences["voice"].str.contains("Christopher Walker", regex=False).any()
+    people = set(v.loc[v["kind"] == "person", "speaker"])
+    assert {"Shakhrat Nuryshev", "Yang Jiechi", "Xi Jinping", "Elizabeth Economy", "Christopher Walker"} <= people
+    assert {"Reuters", "Xinhua News Agency", "China Media Project"} <= set(v.loc[v["kind"] == "organisation", "speaker"])
+    assert not {"Lithuania", "experts", "the ambassador", "Nuryshev", "Yang", "Xi"} & set(v["speaker"])
+    gt = v[v["source"] == "global_times"]
+    assert gt.loc[gt["speaker"] == "Shakhrat Nuryshev", "n"].sum() == 20  # "the envoy", "the diplomat", "he" too
     ex = exemplars_table(sentences, vectors, cfg)
     assert set(ex[ex["theme"] == "climate"]["source"]) == {"uk_embassy"}
     assert (ex.groupby(["theme", "source"]).size() <= cfg.n_exemplars).all()
@@ -205,6 +211,8 @@ def _synthetic(n_docs: int, seed: int = 0):
                                  frame=["economic", "morality", "political"][rng.integers(0, 3)],
                                  voice=None if rng.random() < 0.7 else f"Speaker{rng.integers(0, 4)}"))
     sentences = pd.DataFrame(rows)
+    sentences["voice_kind"] = sentences["voice"].map(lambda v: v and "person")
+    sentences["voice_as_written"] = sentences["voice"]
     documents = pd.DataFrame({"doc_id": [f"d{d:04d}" for d in range(n_docs)], "source": [["A", "B", "C"][d % 3] for d in range(n_docs)],
                               "date": [None if d % 5 == 4 else f"2022-03-{1 + d % 28:02d}" for d in range(n_docs)],
                               "n_chars": 1000})

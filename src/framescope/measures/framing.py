@@ -6,7 +6,8 @@ pipeline, the app and scripts import one place:
 - ``distinctive_terms`` (terms.py): weighted log-odds with an informative Dirichlet prior;
 - ``tone_scores``, ``tone_table`` (tone.py): VADER compound per sentence, mean per cell;
 - ``load_frames``, ``frame_scores``, ``frame_table`` (frames.py): Policy Frames Codebook;
-- ``voices``, ``voices_table`` (voices.py): who is quoted or paraphrased;
+- ``voice_frame``, ``voices``, ``voices_table`` (voices.py): which people and organisations are
+  quoted or paraphrased (spaCy parser + NER, names merged over the study);
 - ``exemplars_table``, ``contrasts_table`` (exemplars.py): sentences to read.
 
 ``notes_table`` lists what a reader must know before comparing: themes found in only one
@@ -31,14 +32,14 @@ from framescope.measures.frames import Frames, frame_counts, frame_scores, frame
 from framescope.themes.mentions import mention_rows
 from framescope.measures.terms import distinctive_terms
 from framescope.measures.tone import tone_scores, tone_table
-from framescope.measures.voices import voices, voices_table
+from framescope.measures.voices import voice_frame, voices, voices_table
 from framescope.themes.codebook import UNASSIGNED
 
 __all__ = [
     "Frames", "body_theme_counts", "candidate_partials", "candidate_tables", "contrast_ids", "contrasts_table",
     "distinctive_terms", "exemplars_table", "frame_counts", "frame_scores", "frame_table", "load_frames",
     "measure_partials", "measure_tables", "notes_from_counts", "notes_table", "settle_candidates", "stack",
-    "study_centroids", "tone_scores", "tone_table", "voices", "voices_table", "with_texts",
+    "study_centroids", "tone_scores", "tone_table", "voice_frame", "voices", "voices_table", "with_texts",
 ]
 log = logging.getLogger("framescope")
 NOTE_COLUMNS = ["scope", "theme", "source", "note"]

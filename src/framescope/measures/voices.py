@@ -1,22 +1,22 @@
-"""Voices: who is quoted or paraphrased in a sentence, by name or role where the text gives it.
+"""Voices: the people and organisations a sentence quotes or paraphrases, merged within the study.
 
-A sentence has a voice when a speech verb (said, told, noted, explained, believes, added,
-reiterated, expressed, vowed, announced, according to, ...) attaches to a speaker:
+Three steps, each on a different scope:
 
-- speaker before the verb: ``Nuryshev said``, ``the ambassador told``, ``Xi proudly announced``,
-  ``The diplomat, who has been in China for 19 years, said``, ``As Elizabeth Economy explains``;
-- verb before the speaker after a quote or comma: ``..." said the ambassador``;
-- ``according to Reuters`` / ``according to Nuryshev``.
-
-Names are runs of capitalised words, stripped of sentence openers (But, As, ...), titles
-(President, Foreign Minister, ...) and possessive owners ("Democracy's Christopher Walker").
-Within a document, a full name is shortened to the short form the document also uses
-("Shakhrat Nuryshev" -> "Nuryshev", "Yang Jiechi" -> "Yang"). ``he``/``she`` is resolved to the
-most recent singular speaker (a person or a role such as "the ambassador", not an
-organisation) within the previous three sentences of the same document; otherwise the
-sentence has no voice. A sentence that opens a quotation which a later sentence of the same
-paragraph closes takes that sentence's speaker. Passive uses ("was announced") are not voices.
-These are transparent rules, not a parser: see docs/measures.md for what they miss.
+1. **Sentence** (:mod:`framescope.measures.speakers`): body sentences with a speech cue (a speech
+   verb, a quotation mark, "according to") go through spaCy's parser and NER; a speech verb's
+   subject or the object of "according to" is a candidate speaker.
+2. **Document** (:func:`voice_frame`): a candidate is kept only as a PERSON or an ORG:
+   - an entity the NER tags PERSON or ORG (a titled name such as "Ambassador ... Shakhrat Nuryshev"
+     is a person);
+   - a proper noun the NER left untagged, when the document names it as a person or organisation;
+   - a role noun ("the president", "the envoy") when the document gives exactly one person that
+     title ("President Obama");
+   - ``he``/``she``: the most recent person speaker of the previous three sentences;
+   - a sentence that opens a quotation which a later sentence of its paragraph closes, with a
+     speaker, takes that speaker (over at most five sentences).
+   Names are merged within the document (:func:`merge_names`).
+3. **Study** (:func:`voices_from_counts`): the names of all documents are merged again, so that
+   "Romney", "Mitt" and "Mitt Romney" are one voice; each row lists all its sentences.
 """
 from __future__ import annotations
 
@@ -24,115 +24,111 @@ import re
 
 import pandas as pd
 
-from framescope.measures.bootstrap import theme_order
 from framescope.errors import InputError
+from framescope.measures.bootstrap import theme_order
 
-COLUMNS = ["theme", "source", "speaker", "n", "example_sentence_id"]
-VERBS = ("said|says|say|told|tells|noted|notes|explained|explains|believes|believed|added|adds|"
-         "reiterated|reiterates|expressed|expresses|vowed|vows|announced|announces|stated|argued|"
-         "argues|claimed|stressed|emphasi[sz]ed|emphasi[sz]es|warned|warns|insisted|insists|wrote|"
-         "writes|reported|asserted|acknowledged|remarked|commented|suggested|pointed out|urged|"
-         "urges|predicted|admitted|denied|confirmed|recalled|observed")
-ROLES = ("ambassador|envoy|diplomat|minister|spokesperson|spokesman|spokeswoman|president|premier|"
-         "official|expert|analyst|observer|scholar|researcher|professor|journalist|report|statement|"
-         "critic|author|embassy|ministry|government|chancellor|secretary|leader|chairman|chair|"
-         "director|representative|commentator|economist|source|study|survey")
-PLURALS = "experts|analysts|officials|observers|critics|sources|diplomats|scholars|researchers|leaders|economists"
-_WORD = r"[A-Z][\w'\-.]*"
-_NAME = rf"{_WORD}(?:\s+{_WORD}){{0,5}}"
-_THE_ROLE = rf"(?:[Tt]he|[Aa]n?)\s+(?:[\w'\-]+\s+){{0,2}}?(?:{ROLES})\b"
-_SUBJECT = rf"(?P<subj>\b(?:[Hh]e|[Ss]he)\b|{_THE_ROLE}|\b(?:{PLURALS})\b|{_NAME})"
-_BEFORE = re.compile(
-    rf"{_SUBJECT}(?P<appos>\s*,[^,;:]{{1,120}},)?\s+(?:(?:has|had|have|also|later|then|once|further|"
-    rf"previously|again|\w+ly)\s+){{0,2}}(?:{VERBS})\b")
-_AFTER = re.compile(rf"(?:,|\")\s*(?:{VERBS})\s+(?P<subj>{_THE_ROLE}|{_NAME})")
-_ACCORDING = re.compile(rf"\b[Aa]ccording to\s+(?P<subj>{_THE_ROLE}|(?:the\s+)?{_NAME})")
-OPENERS = {"as", "but", "and", "yet", "so", "however", "moreover", "meanwhile", "also", "then", "in",
-           "on", "at", "when", "while", "after", "before", "since", "still", "instead", "indeed", "today",
-           "yesterday", "earlier", "later", "the", "this", "that", "these", "those", "it", "its",
-           "recently", "specifically", "furthermore", "although", "though", "if", "we", "i", "you",
-           "they", "there", "what", "why", "how", "a", "an", "our", "his", "her", "their", "for", "to"}
-TITLES = {"president", "prime", "minister", "foreign", "ambassador", "secretary", "general", "director",
-          "chairman", "premier", "chancellor", "senator", "governor", "mr", "mr.", "mrs", "mrs.", "ms",
-          "ms.", "dr", "dr.", "prof", "prof.", "professor", "sir", "dame", "deputy", "vice", "chief",
-          "spokesperson", "spokesman", "spokeswoman", "analyst", "journalist", "envoy", "state",
-          "counselor", "councillor", "representative", "commissioner", "head", "executive", "officer"}
-ORG_WORDS = {"agency", "news", "times", "post", "reuters", "xinhua", "ministry", "center", "centre",
-             "institute", "project", "council", "commission", "committee", "office", "department",
-             "organization", "organisation", "embassy", "government", "bank", "fund", "university",
-             "party", "network", "daily", "press", "media", "foundation", "association", "union",
-             "report", "statement", "study", "survey", "source"}
+COLUMNS = ["theme", "source", "speaker", "kind", "n", "example_sentence_id", "sentence_ids", "aliases"]
+KINDS = {"PERSON": "person", "ORG": "organisation"}
+SENTENCE_COLUMNS = ("voice", "voice_kind", "voice_as_written")  # what voice_frame adds to each sentence
 PRONOUN_WINDOW = 3
+MAX_QUOTE_SENTENCES = 5  # an opened quotation is attributed back over at most this many sentences
+DOMINANT = 0.9  # a one-word name shared by several people joins one who has this share of their sentences
 
 
-def _clean_name(name: str, preceding: str) -> str | None:
-    tokens = name.split()
-    while tokens and tokens[0].lower().strip(".,") in OPENERS:
-        tokens = tokens[1:]
-    owner = [i for i, t in enumerate(tokens[:-1]) if t.endswith("'s") or t.endswith("s'")]
-    if owner:
-        tokens = tokens[owner[-1] + 1:]
-    titled = [i for i, t in enumerate(tokens[:-1]) if t.lower() in TITLES]
-    if titled:
-        tokens = tokens[titled[-1] + 1:]
-    if len(tokens) >= 3 and re.search(r"\b(?:to|of|for|from|in|at|with)\s+$", preceding):
-        tokens = tokens[1:]  # "Ambassador to China Shakhrat Nuryshev": China belongs to the title
-    tokens = [t.rstrip(".,'") for t in tokens]
-    tokens = [t for t in tokens if t]
-    if not tokens or all(t.lower() in OPENERS | TITLES for t in tokens):
-        return None
-    name = " ".join(tokens)
-    return name.lower() if re.fullmatch(PLURALS, name.lower()) else name  # "Experts said" opens a sentence
+# --------------------------------------------------------------------------- merging names
+
+def _tokens(name: str) -> list[str]:
+    return [t.lower().strip(".") for t in name.split()]
 
 
-def _speaker(text: str) -> str | None:
-    """The raw speaker of one sentence ('he'/'she' unresolved), or None."""
-    t = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    found: list[tuple[int, str]] = []
-    for m in _BEFORE.finditer(t):  # no auxiliary "was/is" may stand before the verb: no passives
-        subj = m.group("subj")
-        if subj.lower() in ("he", "she"):
-            found.append((m.start(), subj.lower()))
-        elif re.match(_THE_ROLE, subj) or re.fullmatch(PLURALS, subj):
-            found.append((m.start(), subj[0].lower() + subj[1:]))
+def _org_key(name: str) -> str:
+    return re.sub(r"^the\s+", "", re.sub(r"\s+", " ", name.lower())).strip()
+
+
+def merge_names(weights: dict[tuple[str, str], int],
+                titles: dict[str, set[str]] | None = None) -> dict[tuple[str, str], tuple[str, str]]:
+    """Map each ``(name, kind)`` (kind ``person`` or ``organisation``) to its merged ``(name, kind)``.
+
+    People: full names (two words or more) that share a surname and a first name, and whose middle
+    names do not conflict, are one person ("Barack Obama", "Barack H. Obama"). A one-word name joins
+    the one person whose surname it is ("Romney"), else the one person whose first name it is
+    ("Mitt"); of two or more candidates, the one with at least ``DOMINANT`` (90%) of their weight
+    ("Obama" beside Barack Obama 24, Michelle Obama 1), else it stays as it is ("Bush" beside
+    George W. Bush 3 and Jeb Bush 2). With ``titles`` (name -> the title families it was given, as
+    in a document), a titled one-word name ("President Obama") joins a person who is not a voice
+    (weight 0: only named) only if that person has the same title: a document that names "Michelle
+    Obama" and quotes "President Obama" does not make them one. An organisation whose name is a person's name or surname is that person (the NER tags some
+    surnames ORG). Organisations merge by name without "the" and case. Each group is named by its
+    most frequent full form (ties: the longer, then alphabetical). Deterministic and independent of
+    the order of ``weights``.
+    """
+    order = sorted(weights, key=lambda nk: (-weights[nk], -len(nk[0]), nk))
+    people = [nk for nk in order if nk[1] == "person"]
+    clusters: list[list[tuple[str, str]]] = []  # first member names the cluster
+    for nk in (nk for nk in people if len(_tokens(nk[0])) > 1):
+        toks = _tokens(nk[0])
+        for cl in clusters:
+            head = _tokens(cl[0][0])
+            mid_a, mid_b = set(toks[1:-1]), set(head[1:-1])
+            if head[-1] == toks[-1] and head[0] == toks[0] and (mid_a <= mid_b or mid_b <= mid_a):
+                cl.append(nk)
+                break
         else:
-            name = _clean_name(subj, t[:m.start("subj")])
-            if name:
-                found.append((m.start(), name))
-    for pattern in (_AFTER, _ACCORDING):
-        for m in pattern.finditer(t):
-            subj = m.group("subj")
-            if re.match(_THE_ROLE, subj):
-                found.append((m.start(), subj[0].lower() + subj[1:]))
-            else:  # "according to" is no title: keep "the China Media Project" whole
-                preceding = t[:m.start("subj")] if pattern is _AFTER else ""
-                name = _clean_name(re.sub(r"^the\s+", "", subj), preceding)
-                if name:
-                    found.append((m.start(), name))
-    if not found:
-        return None
-    return min(found)[1]
+            clusters.append([nk])
 
+    titles = titles or {}
 
-def _is_person(speaker: str) -> bool:
-    words = {w.lower() for w in re.findall(r"[\w']+", speaker)}
-    if speaker.split()[0].lower() in ("the", "a", "an"):
-        return bool(re.search(rf"\b(?:{ROLES})$", speaker)) and not words & ORG_WORDS
-    return not re.fullmatch(PLURALS, speaker) and not words & ORG_WORDS
+    def fits(name: str, cl: list[tuple[str, str]]) -> bool:
+        given = titles.get(name)
+        return not given or any(weights[m] > 0 or titles.get(m[0], set()) & given for m in cl)
 
+    def single(name: str) -> list[list[tuple[str, str]]] | None:
+        word = _tokens(name)[0]
+        by_surname = [cl for cl in clusters if _tokens(cl[0][0])[-1] == word and fits(name, cl)]
+        by_first = [cl for cl in clusters if _tokens(cl[0][0])[0] == word and fits(name, cl)]
+        hits = by_surname or by_first
+        if len(hits) > 1:  # "Obama": Barack Obama in 24 sentences, Michelle Obama in 1
+            mass = [sum(weights[m] for m in cl) for cl in hits]
+            if sum(mass) and max(mass) >= DOMINANT * sum(mass):
+                return [hits[mass.index(max(mass))]]
+        return hits or None
 
-def _canonical(names: set[str]) -> dict[str, str]:
-    """Map full names to the single-word form the same document also uses."""
-    short = {n for n in names if " " not in n and n[:1].isupper()}
-    out = {}
-    for n in names:
-        parts = n.split()
-        if len(parts) > 1 and n[:1].isupper():
-            hits = [p for p in (parts[-1], parts[0]) if p in short]
-            if hits:
-                out[n] = hits[0]
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for cl in clusters:
+        for nk in cl:
+            out[nk] = (cl[0][0], "person")
+    full_names = {" ".join(_tokens(cl[0][0])): cl for cl in clusters}
+    for nk in order:
+        if nk in out:
+            continue
+        toks = _tokens(nk[0])
+        key = " ".join(toks)
+        if nk[1] == "organisation" and key in full_names:
+            out[nk] = (full_names[key][0][0], "person")
+            continue
+        hits = single(nk[0]) if len(toks) == 1 else None
+        if hits is not None and len(hits) == 1:
+            out[nk] = (hits[0][0][0], "person")
+        elif nk[1] == "organisation":
+            continue
+        else:
+            out[nk] = nk
+    lone = {" ".join(_tokens(nk[0])): nk for nk in order if nk[1] == "person" and nk not in {
+        m for cl in clusters for m in cl} and out.get(nk) == nk}
+    orgs: dict[str, tuple[str, str]] = {}
+    for nk in order:
+        if nk in out:
+            continue
+        key = _org_key(nk[0])
+        if key in lone:  # "Nuryshev" tagged ORG in one sentence and PERSON in another
+            out[nk] = lone[key]
+            continue
+        orgs.setdefault(key, nk)
+        out[nk] = orgs[key]
     return out
 
+
+# --------------------------------------------------------------------------- documents
 
 def _quote_depth(text: str, depth: int) -> int:
     """Open quotations after ``text`` given ``depth`` open before it (curly or straight quotes)."""
@@ -141,84 +137,197 @@ def _quote_depth(text: str, depth: int) -> int:
     return max(0, min(depth, 1))
 
 
-def voices(sentences: pd.DataFrame) -> pd.Series:
-    """Speaker of each sentence (name or role as written), or None; index aligned with input."""
+def _document_voices(texts: list[str], paras: list, parsed: dict) -> list[tuple[str, str, str | None] | None]:
+    """(name, kind, name as written) or None for each sentence of one document, in document order;
+    ``parsed`` maps the positions of the parsed sentences to their
+    :class:`~framescope.measures.speakers.SentenceSpeakers`. A sentence that continues a quotation
+    has no name as written."""
+    named: dict[str, str] = {}  # name as written -> PERSON / ORG, over the document's entities
+    roles: dict[str, set[str]] = {}
+    for p in parsed.values():
+        for name, label in p.names:
+            named.setdefault(name, label)
+        for family, name in p.roles:
+            roles.setdefault(family, set()).add(name)
+            named[name] = "PERSON"
+    person_words = {w for n, lab in named.items() if lab == "PERSON" for w in _tokens(n)}
+    weights: dict[tuple[str, str], int] = {}
+    raw: list[tuple[str, str] | str | None] = [None] * len(texts)
+    written: list[str | None] = [None] * len(texts)
+    for k, p in sorted(parsed.items()):
+        for m in p.mentions:
+            who = _kept(m, named, roles, person_words)
+            if who is not None:
+                raw[k], written[k] = who, m.text or m.name
+                if who != "pronoun":
+                    weights[who] = weights.get(who, 0) + 1
+                break
+    for name, label in named.items():  # the document's full names are merge targets too
+        if label == "PERSON" and len(name.split()) > 1:
+            weights.setdefault((name, "person"), 0)
+    titled: dict[str, set[str]] = {}
+    for family, names in roles.items():
+        for name in names:
+            titled.setdefault(name, set()).add(family)
+    merged = merge_names(weights, titled)
+    out: list[tuple[str, str, str | None] | None] = [None] * len(texts)
+    last: tuple[int, tuple[str, str]] | None = None
+    pending: list[int] = []
+    open_quote, current_para = 0, None
+    for k, text in enumerate(texts):
+        who = raw[k]
+        if who == "pronoun":
+            who = last[1] if last and k - last[0] <= PRONOUN_WINDOW else None
+        elif who is not None:
+            who = merged.get(who)
+            if who is not None and who[1] == "person":
+                last = (k, who)
+        out[k] = (*who, written[k]) if who is not None else None
+        if paras[k] != current_para:  # quotations do not run across paragraphs
+            current_para, open_quote, pending = paras[k], 0, []
+        open_quote = _quote_depth(text, open_quote)
+        if who:
+            closes = any(q in text for q in ('"', "\u201d"))  # the speaker's sentence ends the quotation
+            if closes and len(pending) <= MAX_QUOTE_SENTENCES:
+                for j in pending:
+                    out[j] = (who[0], who[1], None)
+            pending = []
+        elif open_quote:
+            pending.append(k)
+        else:
+            pending = []
+    return out
+
+
+def _kept(m, named: dict, roles: dict, person_words: set) -> tuple[str, str] | str | None:
+    """A candidate speaker as (name, kind), "pronoun", or None when it is no person or organisation."""
+    if m.kind == "pronoun":
+        return "pronoun"
+    if not m.name.strip():
+        return None
+    if m.kind == "role":
+        people = roles.get(m.name, set())
+        return (sorted(people)[0], "person") if len(people) == 1 else None
+    if m.kind == "propn":
+        label = named.get(m.name) or ("PERSON" if set(_tokens(m.name)) <= person_words else None)
+        return (m.name, KINDS[label]) if label else None
+    if m.kind == "ORG" and len(m.name.split()) == 1 and m.name.lower() in person_words:
+        return m.name, "person"
+    return m.name, KINDS[m.kind]
+
+
+def voice_frame(sentences: pd.DataFrame) -> pd.DataFrame:
+    """``voice`` (the speaker's name, merged within its document), ``voice_kind`` (person /
+    organisation) and ``voice_as_written`` (the words that name the speaker in the sentence:
+    "Congressman Ryan", "the president", "he"; None when the sentence continues a quotation) of
+    each sentence, or None; index aligned with the input. Only body sentences are read (all
+    sentences when there is no ``is_body`` column)."""
+    from framescope.measures.speakers import has_cue, has_role, parse_speakers
+
     if "text" not in sentences.columns:
         raise InputError("sentences table has no 'text' column")
     df = sentences.reset_index(drop=True)
+    text = df["text"].map(lambda t: t if isinstance(t, str) else "")
     doc = df["doc_id"].astype(str) if "doc_id" in df.columns else pd.Series("d", index=df.index)
     para = df["paragraph"] if "paragraph" in df.columns else pd.Series(0, index=df.index)
     pos = df["position"] if "position" in df.columns else pd.Series(range(len(df)), index=df.index)
-    raw = [_speaker(str(t)) if isinstance(t, str) else None for t in df["text"]]
-    result: list[str | None] = [None] * len(df)
-    order = pd.DataFrame({"doc": doc, "para": para, "pos": pos}).sort_values(["doc", "pos"], kind="stable")
+    body = df["is_body"].fillna(False).astype(bool) if "is_body" in df.columns else pd.Series(True, index=df.index)
+    order = pd.DataFrame({"doc": doc, "pos": pos}).sort_values(["doc", "pos"], kind="stable")
+    cue = [i for i in order.index if body.iat[i] and has_cue(text.iat[i])]
+    parsed = dict(zip(cue, parse_speakers([text.iat[i] for i in cue])))
+    # A document whose speakers include a role ("the president said") or a one-word name ("Yang
+    # vowed") also needs the titled and full names of its other sentences ("Yang Jiechi, director of").
+    role_docs = {doc.iat[i] for i, p in parsed.items() if any(m.kind == "role" for m in p.mentions)}
+    words: dict[str, set[str]] = {}
+    for i, p in parsed.items():
+        for m in p.mentions:
+            if m.kind in ("PERSON", "ORG", "propn") and " " not in m.name:
+                words.setdefault(doc.iat[i], set()).add(m.name)
+    extra = [i for i in order.index if i not in parsed and body.iat[i] and (
+        doc.iat[i] in role_docs and has_role(text.iat[i])
+        or any(re.search(rf"\b{re.escape(w)}\b", text.iat[i]) for w in words.get(doc.iat[i], ())))]
+    parsed.update(zip(extra, parse_speakers([text.iat[i] for i in extra])))
+    voice: list[str | None] = [None] * len(df)
+    kind: list[str | None] = [None] * len(df)
+    written: list[str | None] = [None] * len(df)
     for _, rows in order.groupby("doc", sort=False):
-        idx = rows.index.to_list()
-        names = {raw[i] for i in idx if raw[i] and raw[i] not in ("he", "she")}
-        canon = _canonical(names)
-        last: tuple[int, str] | None = None
-        pending: list[int] = []
-        open_quote, current_para = 0, None
-        for k, i in enumerate(idx):
-            who = raw[i]
-            if who in ("he", "she"):
-                who = last[1] if last and k - last[0] <= PRONOUN_WINDOW else None
-            elif who:
-                who = canon.get(who, who)
-                if _is_person(who):
-                    last = (k, who)
-            result[i] = who
-            if para.iat[i] != current_para:  # quotations do not run across paragraphs
-                current_para, open_quote, pending = para.iat[i], 0, []
-            open_quote = _quote_depth(str(df.at[i, "text"]), open_quote)
-            if who:
-                for j in pending:
-                    result[j] = who
-                pending = []
-            elif open_quote:
-                pending.append(i)
-            else:
-                pending = []
-    return pd.Series(result, index=sentences.index, name="voice", dtype="object")
+        idx = [i for i in rows.index if body.iat[i]]
+        found = _document_voices([text.iat[i] for i in idx], [para.iat[i] for i in idx],
+                                 {k: parsed[i] for k, i in enumerate(idx) if i in parsed})
+        for i, who in zip(idx, found):
+            if who is not None:
+                voice[i], kind[i], written[i] = who
+    return pd.DataFrame({c: pd.Series(v, dtype="object") for c, v in (
+        ("voice", voice), ("voice_kind", kind), ("voice_as_written", written))}).set_axis(sentences.index)
+
+
+def voices(sentences: pd.DataFrame) -> pd.Series:
+    """The speaker of each sentence (see :func:`voice_frame`), or None; index aligned with the input."""
+    return voice_frame(sentences)["voice"].rename("voice")
+
+
+# --------------------------------------------------------------------------- tables
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+        COLUMNS, ["object", "object", "object", "object", "int64", "object", "object", "object"])})
 
 
 def voice_counts(sentences: pd.DataFrame) -> pd.DataFrame:
-    """Body sentences per theme × source × speaker (``n``) and the first of them by sentence id
-    (``example_sentence_id``): what :func:`voices_from_counts` needs from some sentences."""
+    """Body sentences per theme × source × speaker × kind, with their ids (``sentence_ids``) and the
+    names as written (``aliases``): what :func:`voices_from_counts` needs from some sentences (names
+    merged within documents only)."""
     for col in ("theme", "source", "sentence_id"):
         if col not in sentences.columns:
             raise InputError(f"sentences table has no '{col}' column")
     df = sentences
     if "is_body" in df.columns:
         df = df[df["is_body"].fillna(False).astype(bool)]
-    if "voice" not in df.columns:
-        df = df.assign(voice=voices(df))
-    df = df[df["voice"].notna()].copy()
+    if not set(SENTENCE_COLUMNS) <= set(df.columns):
+        df = pd.concat([df.drop(columns=[c for c in SENTENCE_COLUMNS if c in df.columns]), voice_frame(df)], axis=1)
+    df = df[df["voice"].notna() & df["voice_kind"].notna()].copy()
+    partial = ["theme", "source", "speaker", "kind", "n", "sentence_ids", "aliases"]
     if df.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            COLUMNS, ["object", "object", "object", "int64", "object"])})
+        return _empty()[partial]
     df["theme"] = df["theme"].fillna("unassigned").astype(str)
     df = df.sort_values("sentence_id", kind="stable")
-    return (df.groupby(["theme", "source", "voice"], sort=False)
-              .agg(n=("sentence_id", "size"), example_sentence_id=("sentence_id", "first"))
-              .reset_index().rename(columns={"voice": "speaker"}))
+    out = (df.groupby(["theme", "source", "voice", "voice_kind"], sort=True)
+             .agg(n=("sentence_id", "size"), sentence_ids=("sentence_id", list),
+                  aliases=("voice_as_written", lambda w: sorted(set(w.dropna()))))
+             .reset_index().rename(columns={"voice": "speaker", "voice_kind": "kind"}))
+    return out.astype({"n": "int64"})[partial]
 
 
 def voices_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
-    """The voices table from :func:`voice_counts` of the partitions, stacked (counts summed, the
-    smallest example sentence id kept)."""
+    """The voices table from :func:`voice_counts` of the partitions, stacked: names merged over the
+    whole study (:func:`merge_names`), one row per theme × source × merged speaker with all its
+    sentence ids (sorted), the first as ``example_sentence_id``, and the names as written that it
+    merges (``aliases``)."""
     if counts.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            COLUMNS, ["object", "object", "object", "int64", "object"])})
-    counts = counts.sort_values("example_sentence_id", kind="stable")
-    out = (counts.groupby(["theme", "source", "speaker"], sort=False)
-                 .agg(n=("n", "sum"), example_sentence_id=("example_sentence_id", "first")).reset_index())
-    order = {t: i for i, t in enumerate(theme_order(out["theme"].unique()))}
-    out = out.assign(_o=out["theme"].map(order)).sort_values(
+        return _empty()
+    weights = counts.groupby(["speaker", "kind"])["n"].sum().to_dict()
+    merged = merge_names(weights)
+    target = [merged[(s, k)] for s, k in zip(counts["speaker"], counts["kind"])]
+    df = counts.assign(speaker=[t[0] for t in target], kind=[t[1] for t in target])
+    rows = []
+    for (theme, source, speaker, kind), g in df.groupby(["theme", "source", "speaker", "kind"], sort=True):
+        ids = sorted({i for ids in g["sentence_ids"] for i in ids})
+        rows.append({"theme": theme, "source": source, "speaker": speaker, "kind": kind, "n": len(ids),
+                     "example_sentence_id": ids[0], "sentence_ids": ids,
+                     "aliases": sorted({a for names in g["aliases"] for a in names})})
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    rank = {t: i for i, t in enumerate(theme_order(out["theme"].unique()))}
+    out = out.assign(_o=out["theme"].map(rank)).sort_values(
         ["_o", "source", "n", "speaker"], ascending=[True, True, False, True], kind="stable")
     return out.drop(columns="_o").reset_index(drop=True)[COLUMNS].astype({"n": "int64"})
 
 
 def voices_table(sentences: pd.DataFrame) -> pd.DataFrame:
-    """Sentences per theme × source × speaker (body sentences), with one example sentence."""
+    """Sentences per theme × source × speaker (body sentences), names merged over the study."""
     return voices_from_counts(voice_counts(sentences))
+
+
+def voice_sentences(voices_row, sentences: pd.DataFrame) -> pd.DataFrame:
+    """The sentences of one voices row (its ``sentence_ids``), in id order, with their columns."""
+    ids = list(voices_row["sentence_ids"])
+    return sentences[sentences["sentence_id"].isin(ids)].sort_values("sentence_id", kind="stable")

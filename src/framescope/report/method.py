@@ -51,8 +51,10 @@ def method_section(manifest: dict, t: dict, validation: list, model: dict | None
              "remaining sentences are clustered by BERTopic with framescope's UMAP and HDBSCAN steps (below). "
              "Emphasis is a source's share of body sentences per theme, with a cluster bootstrap CI and a test "
              "of independence of source and theme. Framing: Fightin' Words log-odds for terms, VADER for tone, "
-             "embedding similarity plus lexical cues for the 15 Policy Frames Codebook dimensions, quotation "
-             "and speech-verb patterns for voices."),
+             "embedding similarity plus lexical cues for the 15 Policy Frames Codebook dimensions, and for "
+             "voices spaCy's dependency parse and named entities (people and organisations that are the "
+             "subject of a speech verb, the speaker of a quotation, or \"according to\"), merged over "
+             "the study."),
         Table(_parameters(th, me), "Run parameters (the full resolved config is in manifest.json)."),
     ]
     model = model or {}

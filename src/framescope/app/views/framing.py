@@ -1,16 +1,19 @@
 """Framing: pick a theme and compare how the sources talk about it, side by side."""
+import re
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
 from framescope.app import page_file
-from framescope.app.display import escape_markdown, plain
+from framescope.app.display import escape_markdown, highlight, match_spans, plain
 from framescope.app.palette import chart, source_colours, style
 from framescope.app.study import require_study
 from framescope.themes.codebook import UNASSIGNED
 
 N_TERMS = 10
+MAX_QUOTES = 30
 study = require_study()
 emph = study.table("emphasis")
 colours = source_colours(study.all_sources)
@@ -159,21 +162,53 @@ with c_frames:
 
 # -- voices -------------------------------------------------------------------------------------
 st.subheader("Voices quoted")
-st.caption("Who is quoted or paraphrased (quotation marks or a speech verb such as said, told, "
-           "noted), with the speaker's name or role when the text gives it.")
+st.caption("People and organisations the sources quote or paraphrase on this theme: the subject of a "
+           "speech verb (said, argued, warned, ...), the speaker of a quotation, or who a claim is "
+           "\"according to\", found by spaCy's parser and named-entity recogniser. Mentions of one "
+           "speaker are merged over the study (\"Romney\", \"Mitt\" and \"Mitt Romney\"; \"the "
+           "president\" when the document names one). Counts are sentences.")
 voices = cell("voices")
-sents = study.tables["sentences"].set_index("sentence_id")["text"]
+if not voices.empty and "sentence_ids" not in voices.columns:  # a study written before voices listed them
+    voices = voices.assign(sentence_ids=voices["example_sentence_id"].map(lambda s: [s]),
+                           aliases=[[] for _ in range(len(voices))], kind="")
+sentence_rows = study.tables["sentences"].set_index("sentence_id")
+titles = study.tables["documents"].set_index("doc_id")["title"] if "title" in study.tables["documents"] else {}
 cols = st.columns(len(srcs))
 for col, s in zip(cols, srcs):
     with col:
         st.markdown(f"**{escape_markdown(study.slabel(s))}**")
         v = voices[voices["source"] == s].sort_values(["n", "speaker"], ascending=[False, True]) if not voices.empty else voices
         if v.empty:
-            st.caption("No quoted voices.")
+            st.caption("No person or organisation quoted.")
             continue
-        st.dataframe(v.assign(example=v["example_sentence_id"].map(sents))[["speaker", "n", "example"]],
-                     hide_index=True, column_config={"speaker": "Speaker", "n": "Times",
-                                                     "example": st.column_config.TextColumn("Example", width="large")})
+        also = [", ".join(a for a in aliases if a != sp) for sp, aliases in zip(v["speaker"], v["aliases"])]
+        st.dataframe(v.assign(also=also)[["speaker", "kind", "n", "also"]], hide_index=True,
+                     column_config={"speaker": "Speaker", "kind": "Kind", "n": "Sentences",
+                                    "also": st.column_config.TextColumn("Written as", width="medium")})
+shown = voices[voices["source"].isin(srcs)] if not voices.empty else voices
+if not shown.empty:
+    shown = shown.sort_values(["n", "speaker", "source"], ascending=[False, True, True], kind="stable")
+    keys = [f"{r.source}\x1f{r.speaker}" for r in shown.itertuples()]
+    by_key = dict(zip(keys, shown.itertuples()))
+    pick = st.selectbox(
+        "Read a voice's sentences", keys, key=f"framing_voice::{theme}",
+        format_func=lambda k: f"{by_key[k].speaker} · {study.slabel(by_key[k].source)} "
+                              f"({by_key[k].n} sentence{'' if by_key[k].n == 1 else 's'})")
+    row = by_key[pick]
+    ids = [i for i in row.sentence_ids if i in sentence_rows.index]
+    for sid in ids[:MAX_QUOTES]:
+        r = sentence_rows.loc[sid]
+        written = r.get("voice_as_written") if "voice_as_written" in sentence_rows else None
+        spans = match_spans(str(r["text"]), rf"\b{re.escape(written)}\b", regex=True) \
+            if isinstance(written, str) and written else []  # the words that name the speaker
+        title = titles.get(r["doc_id"], "") if len(titles) else ""
+        st.caption(f"{escape_markdown(study.slabel(r['source']))} · {escape_markdown(str(title) or r['doc_id'])} · {sid}")
+        st.markdown(highlight(str(r["text"]), spans))
+        st.page_link(page_file("document"), label="Show in its document", icon=":material/article:",
+                     query_params={"doc": r["doc_id"], "sentence": sid})
+    if len(ids) > MAX_QUOTES:
+        st.caption(f"The first {MAX_QUOTES} of {len(ids)} sentences (by sentence id); the Sentences page "
+                   "and voices.parquet list them all.")
 
 # -- exemplars ----------------------------------------------------------------------------------
 st.subheader("Exemplar sentences")
