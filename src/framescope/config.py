@@ -63,7 +63,7 @@ class ThemeConfig(_Section):
     classifier_c: float = Field(0.3, gt=0, description="corpus assignment: inverse regularisation strength of the logistic regression.")
     similarity_threshold: float | None = Field(None, description="threshold assignment: min evidence for a named theme; None uses the value calibrated (on the seed only) for the embedding backend.")
     phrase_weight: float = Field(0.4, ge=0, le=1, description="Weight of the best clause-to-seed-phrase cosine in a named theme's evidence (0 = prototype only).")
-    secondary_margin: float | None = Field(0.1, ge=0, le=1, description="A sentence also mentions another named theme (column also_themes; framing reads it under that theme too) when its evidence for it is at least the threshold plus this margin; null = one theme per sentence.")
+    secondary_margin: float | None = Field(0.1, ge=0, le=1, description="A sentence also mentions another named theme (column also_themes; framing reads it under that theme too) when its evidence for it is at least that theme's cut-off (corpus assignment: the median evidence of the theme's own sentences; threshold assignment: the threshold) plus this margin; null = one theme per sentence.")
     compete_margin: float = Field(0.1, ge=0, le=1, description="threshold assignment only: a sentence whose named-theme evidence is less than this above the threshold joins a discovered topic instead when it is closer to that topic's centroid than to its theme's (0 = named themes always win).")
     min_sentences_for_clustering: int = 30
     reduce_outliers: bool = True

@@ -8,8 +8,10 @@ disputes. Framing asks *how* a source talks about a theme, so it reads every sen
 mentions the theme: those whose ``theme`` it is, and those that list it in ``also_themes``.
 
 ``also_themes`` holds the named themes, other than the sentence's own, whose evidence (the same
-quantity that assigns named themes, see ``themes.ThemeModel``) clears the assignment threshold by
-``themes.secondary_margin``; ``secondary_margin: null`` gives one theme per sentence.
+quantity that assigns named themes, see ``themes.ThemeModel``) clears the theme's cut-off by
+``themes.secondary_margin``: under the default corpus-calibrated assignment the cut-off is the
+median evidence of the sentences assigned to that theme (as strongly about it as its typical
+sentence, plus the margin); under ``assignment: threshold`` it is the threshold; ``secondary_margin: null`` gives one theme per sentence.
 """
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ import pandas as pd
 from framescope.themes.codebook import UNASSIGNED
 
 
-def secondary_themes(evidence: np.ndarray, keys, primary, threshold: float, margin: float | None,
+def secondary_themes(evidence: np.ndarray, keys, primary, threshold, margin: float | None,
                      edit_map: dict[str, str] | None = None) -> list[list[str]]:
-    """Per sentence, the named themes other than its own whose evidence is >= threshold + margin.
+    """Per sentence, the named themes other than its own whose evidence is >= threshold + margin
+    (``threshold``: one number, or one per named theme).
 
     ``evidence`` is sentences x named themes (columns in ``keys`` order); ``primary`` the themes
     the sentences were given (after edits). Themes are listed by decreasing evidence; a merge edit
@@ -38,7 +41,7 @@ def secondary_themes(evidence: np.ndarray, keys, primary, threshold: float, marg
         seen: list[str] = []
         for k in order[i]:
             if not strong[i, k]:
-                break
+                continue  # cut-offs differ per theme: a weaker theme can still clear its own
             key = edit_map.get(str(keys[k]), str(keys[k]))
             if key != primary[i] and key != UNASSIGNED and key not in seen:
                 seen.append(key)

@@ -114,6 +114,7 @@ class ThemeModel:
         Z = self._evidence(sentences.iloc[bidx], V, embedder)
         best = self._named(Z, V, embedder)
         named = best >= 0
+        self.secondary_cut_ = self._secondary_cut(Z, best)
         theme = np.where(named, self.theme_keys_[np.maximum(best, 0)] if Z.shape[1] else "", UNASSIGNED).astype(object)
         score = np.where(named, Z[np.arange(len(V)), np.maximum(best, 0)] if Z.shape[1] else np.nan,
                          np.nan).astype(np.float32)
@@ -155,7 +156,7 @@ class ThemeModel:
         xy = np.full((len(sentences), 2), np.nan, dtype=np.float32)
         xy[bidx] = self.anchor_xy_ if len(self.anchor_xy_) == len(bidx) else interpolate_xy(
             V, self.anchor_vectors_, self.anchor_xy_)
-        also = secondary_themes(Z, self.theme_keys_, theme, self.threshold_, cfg.secondary_margin, self.edit_map_)
+        also = secondary_themes(Z, self.theme_keys_, theme, self.secondary_cut_, cfg.secondary_margin, self.edit_map_)
         self.assign_ = with_also_themes(_assign_frame(sentences, bidx, theme, score, xy), bidx, also)
         return self
 
@@ -185,6 +186,17 @@ class ThemeModel:
                 self.notes_.append(f"named theme '{k}': no sentence's evidence reached {floor}, so it has no sure "
                                    "examples and cannot be assigned")
         return cal.best
+
+    def _secondary_cut(self, Z: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """Per named theme, the evidence a sentence of another theme needs (plus
+        ``secondary_margin``) to also mention it: the threshold under ``assignment: threshold``;
+        under ``corpus``, the median evidence of the sentences assigned to the theme (a theme
+        with none: 1.0, never)."""
+        k = Z.shape[1]
+        if self.cfg.assignment == "threshold":
+            return np.full(k, self.threshold_, dtype=np.float32)
+        return np.array([float(np.median(Z[best == i, i])) if np.any(best == i) else 1.0 for i in range(k)],
+                        dtype=np.float32)
 
     def _floor(self, embedder) -> float:
         if self.cfg.evidence_floor is not None:
@@ -393,7 +405,7 @@ class ThemeModel:
         also = [[] for _ in range(len(V))]
         if len(self.theme_keys_) and self.cfg.secondary_margin is not None:
             Z = self._evidence(sentences.iloc[bidx], V, self._embedder(embedder))
-            also = secondary_themes(Z, self.theme_keys_, theme, self.threshold_, self.cfg.secondary_margin,
+            also = secondary_themes(Z, self.theme_keys_, theme, self.secondary_cut_, self.cfg.secondary_margin,
                                     self.edit_map_)
         return with_also_themes(_assign_frame(sentences, bidx, theme, score, xy), bidx, also)
 
