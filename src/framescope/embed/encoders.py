@@ -209,7 +209,8 @@ class WordLlamaEmbedder(Embedder):
         self.weights_sha256 = sha256_file(weights)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self._model.embed(texts, norm=True, batch_size=len(texts)), dtype=np.float32)
+        v = np.asarray(self._model.embed(texts, norm=True, batch_size=len(texts)), dtype=np.float32)
+        return np.nan_to_num(v, nan=0.0)  # a text with no known token is 0/0 in wordllama's norm: a zero vector
 
 
 class TfidfEmbedder(Embedder):

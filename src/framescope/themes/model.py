@@ -177,7 +177,7 @@ class ThemeModel:
         floor = self._floor(embedder)
         cal = calibrate(Z, V, seed_share=cfg.seed_share, seed_fraction=cfg.seed_fraction,
                         none_share=cfg.none_share, floor=floor, C=cfg.classifier_c)
-        self.threshold_ = float(min(cal.cut, 1.0))
+        self.threshold_ = round(float(min(cal.cut, 1.0)), 4)  # stored precision: equal on another CPU
         self.calibration_ = {"method": cal.method, "evidence_floor": floor, "cut": round(self.threshold_, 4),
                              "sure_examples": {str(k): int(c) for k, c in zip(self.theme_keys_, cal.n_examples)},
                              "none_examples": cal.n_none_examples}
@@ -194,9 +194,9 @@ class ThemeModel:
         with none: 1.0, never)."""
         k = Z.shape[1]
         if self.cfg.assignment == "threshold":
-            return np.full(k, self.threshold_, dtype=np.float32)
-        return np.array([float(np.median(Z[best == i, i])) if np.any(best == i) else 1.0 for i in range(k)],
-                        dtype=np.float32)
+            return np.full(k, self.threshold_, dtype=np.float64)
+        return np.array([round(float(np.median(Z[best == i, i])), 4) if np.any(best == i) else 1.0
+                         for i in range(k)], dtype=np.float64)
 
     def _floor(self, embedder) -> float:
         if self.cfg.evidence_floor is not None:
