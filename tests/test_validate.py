@@ -205,9 +205,17 @@ def test_run_with_labels_writes_the_validation_with_the_study(study, tmp_path):
     assert corrected.loc[corrected["theme"] == "climate", "corrected"].all()
     manifest = json.loads((study / "manifest.json").read_text())
     assert manifest["labels"]["n_labels"] == len(labels) and manifest["kept_from_previous_run"] == []
+    # the run's named themes learnt from the labels too, and say so with the cross-validated effect
+    model = json.loads((study / "model" / "theme_model.json").read_text())
+    cv = model["recalibration"]["cross_validation"]
+    assert model["recalibration"]["n_labels_used"] == len(labels) and cv["n_labels"] == len(labels)
+    assert 0 <= cv["macro_f1_before"] <= 1 and 0 <= cv["macro_f1_after"] <= 1 and cv["folds"] >= 2
+    assert record["assignment_used_labels"] == model["recalibration"]
+    assert any(f"learnt from {len(labels)} of your labels" in n for n in manifest["notes"])
     # the run's validation is `framescope validate`'s on the same study and labels
     again = _cli("validate", study, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+    assert "so the agreement above is in-sample" in again.stdout
     redone = json.loads((study / "validation.json").read_text())
     assert {k: v for k, v in redone.items() if k != "labels"} == {k: v for k, v in record.items() if k != "labels"}
     pd.testing.assert_frame_equal(pd.read_parquet(study / "emphasis_corrected.parquet"), corrected)

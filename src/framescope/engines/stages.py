@@ -81,12 +81,14 @@ def fit_sample_documents(doc_body: pd.Series, n: int | None, seed: int) -> list[
     return sorted(doc_body.index[order[:k]])
 
 
-def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder):
-    """Fit the theme model on the sample's sentences (with their vectors); return the model."""
+def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder,
+               labels: pd.DataFrame | None = None):
+    """Fit the theme model on the sample's sentences (with their vectors, and the researcher's
+    ``labels`` of ``run --labels`` if any); return the model."""
     from framescope.themes import ThemeModel
 
     enable_numba_cache()
-    return ThemeModel(cfg.themes).fit(sample.reset_index(drop=True), vectors, codebook, embedder)
+    return ThemeModel(cfg.themes).fit(sample.reset_index(drop=True), vectors, codebook, embedder, labels=labels)
 
 
 def assign_themes(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,

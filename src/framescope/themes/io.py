@@ -40,6 +40,7 @@ def save(model, path: str | Path) -> Path:
         "theme_keys": [str(k) for k in model.theme_keys_],
         "threshold": model.threshold_,
         "calibration": model.calibration_,
+        "recalibration": model.recalibration_,
         "secondary_cut": [round(float(c), 4) for c in model.secondary_cut_],
         "edit_map": model.edit_map_,
         "embedder": {"name": model.embedder_name_, "model_id": model.embedder_id_,
@@ -90,6 +91,7 @@ def load(cls, path: str | Path):
     model.theme_keys_ = np.array(meta["theme_keys"], dtype=object)
     model.threshold_ = float(meta["threshold"])
     model.calibration_ = meta.get("calibration")
+    model.recalibration_ = meta.get("recalibration")
     model.secondary_cut_ = np.array(meta.get("secondary_cut", [model.threshold_] * len(model.theme_keys_)),
                                     dtype=np.float64)
     model.edit_map_ = dict(meta["edit_map"])

@@ -34,7 +34,7 @@ from framescope.embed.cache import cached_encode
 from framescope.embed.encoders import normalise
 from framescope.embed.vectors import embedding_texts
 from framescope.errors import InputError
-from framescope.themes.assignment import calibrate
+from framescope.themes.assignment import calibrate, label_cross_validation
 from framescope.themes.codebook import UNASSIGNED, Codebook
 from framescope.themes.discovery import (
     MAX_ANCHORS, centroids, discovery_plan, interpolate_xy, layout_2d, nearest_topic, topic_floors,
@@ -90,7 +90,11 @@ class ThemeModel:
 
     # ------------------------------------------------------------------ fit
     def fit(self, sentences: pd.DataFrame, vectors: np.ndarray, codebook: Codebook | None = None,
-            embedder=None) -> "ThemeModel":
+            embedder=None, labels: pd.DataFrame | None = None) -> "ThemeModel":
+        """``labels`` (optional; columns ``sentence_id``, ``label``: a named theme's key, or
+        anything else for no named theme): the researcher's labels, which the corpus-calibrated
+        rule learns from as well (``framescope run --labels``); ``recalibration_`` then holds their
+        cross-validated effect."""
         cfg = self.cfg
         sentences, vectors = _check_inputs(sentences, vectors)
         self.notes_: list[str] = []
@@ -112,7 +116,7 @@ class ThemeModel:
 
         # 1. named themes
         Z = self._evidence(sentences.iloc[bidx], V, embedder)
-        best = self._named(Z, V, embedder)
+        best = self._named(Z, V, embedder, self._labelled(labels, sentences["sentence_id"].to_numpy()[bidx]))
         named = best >= 0
         self.secondary_cut_ = self._secondary_cut(Z, best)
         theme = np.where(named, self.theme_keys_[np.maximum(best, 0)] if Z.shape[1] else "", UNASSIGNED).astype(object)
@@ -160,7 +164,19 @@ class ThemeModel:
         self.assign_ = with_also_themes(_assign_frame(sentences, bidx, theme, score, xy), bidx, also)
         return self
 
-    def _named(self, Z: np.ndarray, V: np.ndarray, embedder) -> np.ndarray:
+    def _labelled(self, labels: pd.DataFrame | None, ids: np.ndarray) -> np.ndarray | None:
+        """The researcher's labels per body sentence: theme index, -1 (no named theme), -2 (none)."""
+        if labels is None or len(labels) == 0:
+            return None
+        if self.cfg.assignment != "corpus":
+            self.notes_.append("labels were not used for assignment: they need themes.assignment 'corpus'")
+            return None
+        index = {str(k): i for i, k in enumerate(self.theme_keys_)}
+        given = dict(zip(labels["sentence_id"].astype(str), labels["label"].astype(str)))
+        out = np.array([index.get(given[i], -1) if i in given else -2 for i in map(str, ids)], dtype=np.int64)
+        return out if (out > -2).any() else None
+
+    def _named(self, Z: np.ndarray, V: np.ndarray, embedder, labelled: np.ndarray | None = None) -> np.ndarray:
         """The named theme of every body sentence (index into the codebook, -1 = none) by
         ``cfg.assignment``: ``corpus`` (``themes.assignment``: sure examples from the evidence,
         then a classifier on this corpus' vectors) or ``threshold`` (the best theme when its
@@ -169,14 +185,25 @@ class ThemeModel:
         threshold."""
         cfg = self.cfg
         self.calibration_ = None
+        self.recalibration_ = None
         if cfg.assignment == "threshold" or not len(self.theme_keys_):
             self.threshold_ = self._threshold(embedder)
             if not Z.shape[1]:
                 return np.full(len(V), -1, dtype=np.int64)
             return np.where(Z.max(1) >= self.threshold_, Z.argmax(1), -1)
         floor = self._floor(embedder)
-        cal = calibrate(Z, V, seed_share=cfg.seed_share, seed_fraction=cfg.seed_fraction,
-                        none_share=cfg.none_share, floor=floor, C=cfg.classifier_c)
+        settings = dict(seed_share=cfg.seed_share, seed_fraction=cfg.seed_fraction, none_share=cfg.none_share,
+                        floor=floor, C=cfg.classifier_c)
+        cal = calibrate(Z, V, labelled=labelled, **settings)
+        if labelled is not None:
+            n = int(np.sum(labelled > -2))
+            cv = label_cross_validation(Z, V, labelled, [str(k) for k in self.theme_keys_], cfg.seed, **settings)
+            self.recalibration_ = {"n_labels_used": n, "cross_validation": cv}
+            self.notes_.append(
+                f"named themes also learnt from {n} of your labels" + (
+                    f"; cross-validated macro F1 over the labelled themes {cv['macro_f1_before']:.2f} without "
+                    f"them, {cv['macro_f1_after']:.2f} with them ({cv['folds']} folds)" if cv else
+                    "; too few (under 10, or one kind) to cross-validate their effect"))
         self.threshold_ = round(float(min(cal.cut, 1.0)), 4)  # stored precision: equal on another CPU
         self.calibration_ = {"method": cal.method, "evidence_floor": floor, "cut": round(self.threshold_, 4),
                              "sure_examples": {str(k): int(c) for k, c in zip(self.theme_keys_, cal.n_examples)},

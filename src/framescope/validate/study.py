@@ -95,6 +95,9 @@ def apply_labels(study: str | Path, labels: pd.DataFrame | None, where: str | No
                       "counts": agree["confusion"].to_numpy().tolist()},
         "uncorrected_themes": sorted(set(corrected.loc[~corrected["corrected"], "theme"])),
     }
+    used = assignment_labels(study)
+    if used:  # the study's themes were learnt from labels (run --labels): agreement on them is in-sample
+        record["assignment_used_labels"] = used
     if recalibrate:
         record["recalibration"] = recalibration_record(sentences, pairs, manifest, embedder, n_boot, seed)
     write_table(labels, study / f"{LABELS_TABLE}.parquet")
@@ -124,6 +127,32 @@ def read_validation(study: str | Path) -> dict:
         return {}
 
 
+def assignment_labels(study: str | Path) -> dict | None:
+    """What the study's theme model learnt from the researcher's labels (``run --labels``): the
+    number used and their cross-validated effect (``themes.assignment.label_cross_validation``),
+    or None."""
+    path = Path(study) / "model" / "theme_model.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("recalibration")
+    except (OSError, ValueError):
+        return None
+
+
+def in_sample_lines(record: dict) -> list[str]:
+    """The warning that agreement is in-sample when the assignment learnt from the labels."""
+    used = record.get("assignment_used_labels")
+    if not used:
+        return []
+    cv = used.get("cross_validation") or {}
+    honest = (f" Cross-validated macro F1 over the labelled themes: {cv['macro_f1_before']:.2f} without the labels, "
+              f"{cv['macro_f1_after']:.2f} with them ({cv['folds']} folds)." if cv else
+              " Too few labels to cross-validate their effect.")
+    return [f"Note: the study's named themes were learnt from {used['n_labels_used']} of these labels (run --labels), "
+            f"so the agreement above is in-sample.{honest}"]
+
+
 def format_validation(record: dict) -> str:
     """A plain-text summary for the CLI."""
     def num(v, fmt=".2f"):
@@ -148,7 +177,8 @@ def format_validation(record: dict) -> str:
                          f"[{r.ci_low:.1%}, {r.ci_high:.1%}]")
         else:
             lines.append(f"  {r.source:<22} {r.theme:<26} raw {r.share:6.1%}  {r.note}")
-    return "\n".join(lines + recalibration_lines(record.get("recalibration")))
+    return "\n".join(lines + [""] * bool(in_sample_lines(record)) + in_sample_lines(record)
+                     + recalibration_lines(record.get("recalibration")))
 
 
 def summary_line(record: dict) -> str:
