@@ -178,15 +178,23 @@ def emphasis_gaps(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
 
 def largest_gaps(gaps: pd.DataFrame, sources: list[str] | None = None) -> pd.DataFrame:
     """Per theme, the pair of ``sources`` (default: all) whose shares differ most: one row per
-    theme, largest difference first (ties by theme)."""
+    theme, largest difference first (ties by theme). In a table of each source against the rest
+    (:func:`gaps_against_the_rest`), the pool of the others (``OTHER_SOURCES``) is always kept:
+    per theme, the chosen source that differs most from all the others."""
     if gaps.empty:
         return gaps
     if sources is not None:
-        keep = set(sources)
+        keep = set(sources) | {OTHER_SOURCES}
         gaps = gaps[gaps["source_a"].isin(keep) & gaps["source_b"].isin(keep)]
     best = gaps.sort_values(["difference", "theme", "source_a", "source_b"], ascending=[False, True, True, True],
                             kind="stable").drop_duplicates("theme")
     return best.reset_index(drop=True)
+
+
+def against_the_rest(gaps: pd.DataFrame) -> bool:
+    """Whether a gaps table compares each source with the rest (a study of more than
+    :data:`MAX_PAIRED_SOURCES` sources) rather than every two sources."""
+    return bool(len(gaps)) and bool(((gaps["source_a"] == OTHER_SOURCES) | (gaps["source_b"] == OTHER_SOURCES)).any())
 
 
 def themes_by_divergence(emphasis: pd.DataFrame, measure: str = "share") -> list[str]:
