@@ -18,6 +18,7 @@ import streamlit as st
 
 from framescope.artifacts import TABLES, read_manifest, read_table, sha256_text
 from framescope.config import SEED_ROOT
+from framescope.measures.divergence import OTHER_SOURCES
 from framescope.measures.summary import StudySummary, study_summary
 from framescope.themes.codebook import UNASSIGNED
 
@@ -99,7 +100,7 @@ class Study:
         df = self.tables.get(name, pd.DataFrame())
         if all_sources or df.empty:
             return df
-        keep = set(self.sources)
+        keep = set(self.sources) | {OTHER_SOURCES}  # the pool in a study of many sources (emphasis_gaps)
         if "source" in df:
             return df[df["source"].isin(keep)]
         if "source_a" in df and "source_b" in df:

@@ -52,6 +52,10 @@ def multinomial_weights(n_clusters: int, n_boot: int, rng: np.random.Generator) 
 def percentile_interval(replicates: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval over axis 0, ignoring NaN replicates."""
     alpha = (1.0 - level) / 2.0
+    replicates = np.asarray(replicates, dtype=float)
+    if not np.isnan(replicates).any():  # the same numbers as nanquantile, column for column, far faster
+        lo, hi = np.quantile(replicates, [alpha, 1.0 - alpha], axis=0)  # one partition for both
+        return lo, hi
     with warnings.catch_warnings():  # all-NaN columns (empty cells) give NaN quietly
         warnings.simplefilter("ignore", RuntimeWarning)
         lo = np.nanquantile(replicates, alpha, axis=0)

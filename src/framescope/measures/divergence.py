@@ -13,50 +13,155 @@ get an interval of honest width. Methods: ``docs/measures.md``.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
-from framescope.measures.bootstrap import percentile_interval
+from framescope.measures.bootstrap import wilson_interval
 from framescope.config import MeasureConfig
-from framescope.measures.emphasis import cluster_counts, emphasis_from_counts, share_replicates, study_sources_and_themes
+from framescope.measures.emphasis import (
+    cluster_counts, emphasis_from_counts, replicate_intervals, share_replicates, study_sources_and_themes,
+)
 from framescope.themes.codebook import UNASSIGNED
 
 GAP_COLUMNS = ["theme", "source_a", "source_b", "share_a", "share_b", "n_sentences_a", "n_sentences_b",
                "difference", "ci_low", "ci_high"]
+# Up to this many sources with sentences, the table holds every pair of them (at most 435 pairs a
+# theme); above it, each source against the pool of all the others (OTHER_SOURCES), so the table
+# and its cost grow with the sources, not with their pairs (docs/measures.md).
+MAX_PAIRED_SOURCES = 30
+OTHER_SOURCES = "(all other sources)"
 _GAP_TYPES = {"theme": "object", "source_a": "object", "source_b": "object", "share_a": "float64",
               "share_b": "float64", "n_sentences_a": "int64", "n_sentences_b": "int64", "difference": "float64",
               "ci_low": "float64", "ci_high": "float64"}
 
 
-def gaps_from_replicates(emphasis: pd.DataFrame, replicates: dict[str, np.ndarray],
-                         cfg: MeasureConfig) -> pd.DataFrame:
+def gaps_from_replicates(emphasis: pd.DataFrame, replicates: Mapping, cfg: MeasureConfig) -> pd.DataFrame:
     """One row per theme × pair of sources with sentences (:data:`GAP_COLUMNS`), largest
     ``difference`` first (ties by theme, ``source_a``, ``source_b``).
 
     ``emphasis`` is an ``emphasis_from_counts`` table (every source × theme, themes in the same
-    order for every source, which is the column order of ``replicates``)."""
-    rows = []
+    order for every source, which is the column order of ``replicates``). With more than
+    :data:`MAX_PAIRED_SOURCES` sources with sentences, each source is compared with the rest of
+    the corpus instead (:data:`OTHER_SOURCES`, see :func:`gaps_against_the_rest`), so the table
+    grows linearly with the sources, not with their pairs."""
     sources = sorted(s for s in emphasis["source"].unique() if s in replicates)
-    by_source = {s: emphasis[emphasis["source"] == s].reset_index(drop=True) for s in sources}
-    for a, b in combinations(sources, 2):
-        ea, eb = by_source[a], by_source[b]
-        pa, pb = ea["share"].to_numpy(float), eb["share"].to_numpy(float)
-        b_lo, b_hi = percentile_interval(replicates[a] - replicates[b], cfg.ci_level)
-        # Newcombe's hybrid score interval from the two (already widened) share intervals
-        n_lo = (pa - pb) - np.sqrt((pa - ea["ci_low"].to_numpy(float)) ** 2 + (eb["ci_high"].to_numpy(float) - pb) ** 2)
-        n_hi = (pa - pb) + np.sqrt((ea["ci_high"].to_numpy(float) - pa) ** 2 + (pb - eb["ci_low"].to_numpy(float)) ** 2)
-        lo, hi = np.clip(np.fmin(b_lo, n_lo), -1.0, 1.0), np.clip(np.fmax(b_hi, n_hi), -1.0, 1.0)
-        for j, theme in enumerate(ea["theme"]):
-            ra, rb = ea.iloc[j], eb.iloc[j]
-            if pb[j] > pa[j]:  # orient the pair: source_a has the larger share
-                rows.append((theme, b, a, pb[j], pa[j], int(rb["n_sentences"]), int(ra["n_sentences"]),
-                             pb[j] - pa[j], -hi[j], -lo[j]))
-            else:
-                rows.append((theme, a, b, pa[j], pb[j], int(ra["n_sentences"]), int(rb["n_sentences"]),
-                             pa[j] - pb[j], lo[j], hi[j]))
-    out = pd.DataFrame(rows, columns=GAP_COLUMNS).astype(_GAP_TYPES)
+    if len(sources) > MAX_PAIRED_SOURCES:
+        return gaps_against_the_rest(emphasis, replicates, cfg, sources)
+    cells = _cells(emphasis, sources)
+    pairs = list(combinations(range(len(sources)), 2))
+    if not pairs:
+        return _ordered(pd.DataFrame(columns=GAP_COLUMNS))
+    ia, ib = np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
+    diffs = {f"{a}|{b}": replicates[sources[a]] - replicates[sources[b]] for a, b in pairs}
+    bounds = replicate_intervals(diffs, list(diffs), cfg.ci_level, width=4096)
+    b_lo = np.stack([bounds[k][0] for k in diffs])
+    b_hi = np.stack([bounds[k][1] for k in diffs])
+    share, lo, hi, n = cells["share"], cells["ci_low"], cells["ci_high"], cells["n_sentences"]
+    return _oriented(cells["themes"], np.asarray(sources, dtype=object)[ia], np.asarray(sources, dtype=object)[ib],
+                     share[ia], share[ib], lo[ia], hi[ia], lo[ib], hi[ib], n[ia], n[ib], b_lo, b_hi)
+
+
+def gaps_against_the_rest(emphasis: pd.DataFrame, replicates: Mapping, cfg: MeasureConfig,
+                          sources: list[str] | None = None) -> pd.DataFrame:
+    """One row per theme × source with sentences: the source against all the other sources'
+    sentences pooled (``OTHER_SOURCES``; ``n_sentences`` and ``share`` of that pool), the
+    same columns and orientation as the pairwise table.
+
+    Each source is resampled on its own (the cluster bootstrap of ``emphasis.ShareReplicates``),
+    so the pool's replicate counts are the sum of every source's minus this one's; the
+    difference's percentile interval is widened to Newcombe's, built from the source's interval
+    (the emphasis table's) and the pool's (its percentile interval widened to Wilson's)."""
+    sources = sources if sources is not None else sorted(s for s in emphasis["source"].unique() if s in replicates)
+    cells = _cells(emphasis, sources)
+    n_t = len(cells["themes"])
+    total = np.zeros((cfg.n_boot, n_t))
+    for src in sources:
+        total += replicates.counts(src)
+    k_rest = cells["n_sentences"].sum(axis=0)[None, :] - cells["n_sentences"]
+    n_rest = k_rest.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_rest = k_rest / n_rest
+    w_lo, w_hi = wilson_interval(k_rest, np.broadcast_to(n_rest, k_rest.shape), cfg.ci_level)
+
+    def rest_and_difference(src: str) -> np.ndarray:
+        own = replicates.counts(src)
+        rest = total - own
+        with np.errstate(invalid="ignore", divide="ignore"):
+            own_share = own / own.sum(axis=1, keepdims=True)
+            rest_share = rest / rest.sum(axis=1, keepdims=True)
+        return np.concatenate([rest_share, own_share - rest_share], axis=1)
+
+    bounds = replicate_intervals(_Lazy(rest_and_difference, sources), sources, cfg.ci_level, width=4096)
+    lo_all = np.stack([bounds[s][0] for s in sources])
+    hi_all = np.stack([bounds[s][1] for s in sources])
+    rest_lo, rest_hi = np.fmin(lo_all[:, :n_t], w_lo), np.fmax(hi_all[:, :n_t], w_hi)
+    others = np.full(len(sources), OTHER_SOURCES, dtype=object)
+    return _oriented(cells["themes"], np.asarray(sources, dtype=object), others, cells["share"], share_rest,
+                     cells["ci_low"], cells["ci_high"], rest_lo, rest_hi, cells["n_sentences"], k_rest,
+                     lo_all[:, n_t:], hi_all[:, n_t:])
+
+
+class _Lazy(Mapping):
+    """A read-only mapping whose values are computed when asked for."""
+
+    def __init__(self, fn, keys):
+        self.fn, self.keys_ = fn, list(keys)
+        self.known = set(self.keys_)
+
+    def __contains__(self, key) -> bool:
+        return key in self.known
+
+    def __getitem__(self, key):
+        return self.fn(key)
+
+    def __iter__(self):
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
+
+
+def _cells(emphasis: pd.DataFrame, sources: list[str]) -> dict:
+    """The emphasis table's columns as sources × themes arrays (sources in the given order)."""
+    where = emphasis.groupby("source", sort=False).indices
+    rows = np.stack([where[s] for s in sources]) if sources else np.zeros((0, 0), dtype=int)
+    themes = emphasis["theme"].to_numpy(dtype=object)[rows[0]] if len(sources) else np.array([], dtype=object)
+    out = {c: emphasis[c].to_numpy(float)[rows] for c in ("share", "ci_low", "ci_high")}
+    out["n_sentences"] = emphasis["n_sentences"].to_numpy("int64")[rows]
+    out["themes"] = themes
+    return out
+
+
+def _oriented(themes, src_a, src_b, pa, pb, a_lo, a_hi, b_lo_ci, b_hi_ci, na, nb, boot_lo, boot_hi) -> pd.DataFrame:
+    """The gap rows of pairs (a, b) × themes (arrays pairs × themes; ``boot_*`` the percentile
+    interval of a's replicates minus b's), widened to Newcombe's hybrid score interval and
+    oriented so that ``source_a`` has the larger share."""
+    n_t = len(themes)
+    d = pa - pb
+    n_lo = d - np.sqrt((pa - a_lo) ** 2 + (b_hi_ci - pb) ** 2)
+    n_hi = d + np.sqrt((a_hi - pa) ** 2 + (pb - b_lo_ci) ** 2)
+    lo, hi = np.clip(np.fmin(boot_lo, n_lo), -1.0, 1.0), np.clip(np.fmax(boot_hi, n_hi), -1.0, 1.0)
+    flip = pb > pa
+    col = lambda m: m.ravel()  # noqa: E731
+    a_names = np.repeat(np.asarray(src_a, dtype=object), n_t).reshape(-1, n_t)
+    b_names = np.repeat(np.asarray(src_b, dtype=object), n_t).reshape(-1, n_t)
+    out = pd.DataFrame({
+        "theme": np.tile(np.asarray(themes, dtype=object), len(pa)).tolist(),
+        "source_a": col(np.where(flip, b_names, a_names)).tolist(),
+        "source_b": col(np.where(flip, a_names, b_names)).tolist(),
+        "share_a": col(np.where(flip, pb, pa)), "share_b": col(np.where(flip, pa, pb)),
+        "n_sentences_a": col(np.where(flip, nb, na)), "n_sentences_b": col(np.where(flip, na, nb)),
+        "difference": col(np.where(flip, pb - pa, pa - pb)),
+        "ci_low": col(np.where(flip, -hi, lo)), "ci_high": col(np.where(flip, -lo, hi)),
+    }, columns=GAP_COLUMNS)
+    return _ordered(out)
+
+
+def _ordered(out: pd.DataFrame) -> pd.DataFrame:
+    out = out.astype(_GAP_TYPES)
     out = out.sort_values(["difference", "theme", "source_a", "source_b"], ascending=[False, True, True, True],
                           kind="stable")
     return out.reset_index(drop=True)
@@ -73,15 +178,23 @@ def emphasis_gaps(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
 
 def largest_gaps(gaps: pd.DataFrame, sources: list[str] | None = None) -> pd.DataFrame:
     """Per theme, the pair of ``sources`` (default: all) whose shares differ most: one row per
-    theme, largest difference first (ties by theme)."""
+    theme, largest difference first (ties by theme). In a table of each source against the rest
+    (:func:`gaps_against_the_rest`), the pool of the others (``OTHER_SOURCES``) is always kept:
+    per theme, the chosen source that differs most from all the others."""
     if gaps.empty:
         return gaps
     if sources is not None:
-        keep = set(sources)
+        keep = set(sources) | {OTHER_SOURCES}
         gaps = gaps[gaps["source_a"].isin(keep) & gaps["source_b"].isin(keep)]
     best = gaps.sort_values(["difference", "theme", "source_a", "source_b"], ascending=[False, True, True, True],
                             kind="stable").drop_duplicates("theme")
     return best.reset_index(drop=True)
+
+
+def against_the_rest(gaps: pd.DataFrame) -> bool:
+    """Whether a gaps table compares each source with the rest (a study of more than
+    :data:`MAX_PAIRED_SOURCES` sources) rather than every two sources."""
+    return bool(len(gaps)) and bool(((gaps["source_a"] == OTHER_SOURCES) | (gaps["source_b"] == OTHER_SOURCES)).any())
 
 
 def themes_by_divergence(emphasis: pd.DataFrame, measure: str = "share") -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,9 @@ RESIDUAL_THRESHOLD = 1.96
 TIME_COLUMNS = ["period", "source", "theme", "n_sentences", "share", "ci_low", "ci_high",
                 "small_cell", "n_source"]
 _PERIODS = ("D", "W", "M", "Q", "Y")
+# A study of at most this many sources keeps the bootstrap replicates of every source once drawn
+# (the pairwise differences read each source's replicates once per other source).
+KEPT_REPLICATES = 100
 
 
 def _word_counts(df: pd.DataFrame) -> np.ndarray:
@@ -75,66 +79,145 @@ def study_sources_and_themes(sentences: pd.DataFrame) -> tuple[list[str], list[s
     return sorted(sources), theme_order(themes.astype(str).unique())
 
 
-def share_replicates(counts: pd.DataFrame, sources: list[str], themes: list[str],
-                     cfg: MeasureConfig) -> dict[str, np.ndarray]:
-    """Cluster-bootstrap replicates of each source's shares: source -> ``n_boot`` × themes.
+class ShareReplicates(Mapping):
+    """Cluster-bootstrap replicates of each source's shares, drawn when asked for: source ->
+    ``n_boot`` × themes (a read-only mapping; sources without a measured sentence have no entry).
 
-    ``counts`` is a :func:`cluster_counts` table (or several stacked). A source's draws are seeded
-    from ``cfg.seed`` and the source's name only (``bootstrap.rng_for``), so they never depend on
-    which other sources are processed, or in which order; the replicates are drawn in chunks
-    (``bootstrap.replicate_counts``). Sources without a measured sentence get no entry.
+    A source's draws are seeded from ``cfg.seed`` and the source's name only (``bootstrap.rng_for``),
+    so they never depend on which other sources are processed, or in which order, nor on when
+    they are drawn; they are drawn in chunks (``bootstrap.replicate_counts``). Only the clusters
+    × themes counts of each source are kept (linear in the corpus); the replicates of at most
+    :data:`KEPT_REPLICATES` sources are kept once drawn, so a study of thousands of sources never
+    holds sources × ``n_boot`` × themes floats at once.
     """
-    out = {}
-    t_all = pd.Categorical(counts["theme"], categories=themes).codes
-    src_col, clusters, n_col = counts["source"].to_numpy(), counts["cluster"].to_numpy(), counts["n"].to_numpy(float)
-    for src in sources:
-        mask = src_col == src
-        c_codes, uniq = pd.factorize(pd.Series(clusters[mask]), sort=True)
-        k_mat = _cluster_matrix(c_codes, t_all[mask], len(uniq), len(themes), n_col[mask])
-        if not k_mat.sum():
-            continue
-        boot_k = replicate_counts(k_mat, cfg.n_boot, rng_for(cfg.seed, src))
+
+    def __init__(self, counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig):
+        self.themes, self.n_boot, self.seed = list(themes), cfg.n_boot, cfg.seed
+        df = counts[counts["source"].isin(sources)]
+        t_codes = pd.Categorical(df["theme"], categories=self.themes).codes
+        # one row per (source, cluster), in sorted key order: each source's clusters in the
+        # order pd.factorize(..., sort=True) gives them
+        c_codes = df.groupby(["source", "cluster"], sort=True).ngroup().to_numpy()
+        n_rows = int(c_codes.max()) + 1 if len(c_codes) else 0
+        k_all = _cluster_matrix(c_codes, t_codes, n_rows, len(self.themes), df["n"].to_numpy(float))
+        row_source = np.empty(n_rows, dtype=object)
+        row_source[c_codes] = df["source"].to_numpy(dtype=object)
+        self._mats: dict[str, np.ndarray] = {}
+        if n_rows:
+            starts = np.flatnonzero(np.r_[True, row_source[1:] != row_source[:-1]])
+            for a, b in zip(starts, np.r_[starts[1:], n_rows]):
+                if k_all[a:b].sum():
+                    self._mats[str(row_source[a])] = k_all[a:b]
+        self._kept: dict[str, np.ndarray] | None = {} if len(self._mats) <= KEPT_REPLICATES else None
+
+    def __len__(self) -> int:
+        return len(self._mats)
+
+    def __iter__(self):
+        return iter(self._mats)
+
+    def __contains__(self, source) -> bool:
+        return source in self._mats
+
+    def counts(self, source: str) -> np.ndarray:
+        """``n_boot`` × themes replicate counts of the source's sentences per theme."""
+        return replicate_counts(self._mats[source], self.n_boot, rng_for(self.seed, source))
+
+    def __getitem__(self, source: str) -> np.ndarray:
+        if self._kept is not None and source in self._kept:
+            return self._kept[source]
+        boot_k = self.counts(source)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[src] = boot_k / boot_k.sum(axis=1, keepdims=True)
+            out = boot_k / boot_k.sum(axis=1, keepdims=True)
+        if self._kept is not None:
+            self._kept[source] = out
+        return out
+
+
+def share_replicates(counts: pd.DataFrame, sources: list[str], themes: list[str],
+                     cfg: MeasureConfig) -> ShareReplicates:
+    """Cluster-bootstrap replicates of each source's shares: source -> ``n_boot`` × themes
+    (:class:`ShareReplicates`, drawn when asked for). ``counts`` is a :func:`cluster_counts`
+    table (or several stacked)."""
+    return ShareReplicates(counts, sources, themes, cfg)
+
+
+def source_theme_sums(counts: pd.DataFrame, sources: list[str], themes: list[str],
+                      column: str = "n") -> np.ndarray:
+    """Sources × themes sums of a :func:`cluster_counts` column (``n`` or ``words``)."""
+    s_codes = pd.Categorical(counts["source"], categories=sources).codes
+    t_codes = pd.Categorical(counts["theme"], categories=themes).codes
+    keep = (s_codes >= 0) & (t_codes >= 0)
+    flat = s_codes[keep].astype(np.int64) * len(themes) + t_codes[keep]
+    return np.bincount(flat, weights=counts[column].to_numpy(float)[keep],
+                       minlength=len(sources) * len(themes)).reshape(len(sources), len(themes))
+
+
+def replicate_intervals(replicates: Mapping, sources: list[str], level: float,
+                        width: int = 20_000) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Percentile intervals of each source's replicates (``bootstrap.percentile_interval``),
+    computed for many sources at once (about ``width`` columns per call)."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    batch: list[tuple[str, np.ndarray]] = []
+
+    def flush():
+        if not batch:
+            return
+        lo, hi = percentile_interval(np.concatenate([r for _, r in batch], axis=1), level)
+        start = 0
+        for src, r in batch:
+            out[src] = (lo[start:start + r.shape[1]], hi[start:start + r.shape[1]])
+            start += r.shape[1]
+        batch.clear()
+
+    used = 0
+    for src in sources:
+        if src not in replicates:
+            continue
+        rep = replicates[src]
+        batch.append((src, rep))
+        used += rep.shape[1]
+        if used >= width:
+            flush()
+            used = 0
+    flush()
     return out
 
 
 def shares_from_counts(counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig,
-                       replicates: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+                       replicates: Mapping | None = None) -> pd.DataFrame:
     """Share of each source's sentences per theme with a cluster-bootstrap + Wilson interval.
 
     ``counts`` is a :func:`cluster_counts` table (or several stacked); ``replicates`` are its
     :func:`share_replicates` (drawn here when not given). The same data always gives the same
-    interval (also per period).
+    interval (also per period). Vectorised over sources × themes: linear in both.
     """
     if replicates is None:
         replicates = share_replicates(counts, sources, themes, cfg)
-    rows = []
-    t_all = pd.Categorical(counts["theme"], categories=themes).codes
-    src_col = counts["source"].to_numpy()
-    n_col = counts["n"].to_numpy(float)
-    words = counts["words"].to_numpy(float)
-    for src in sources:
-        mask = src_col == src
-        k = np.bincount(t_all[mask], weights=n_col[mask], minlength=len(themes))
-        w = np.bincount(t_all[mask], weights=words[mask], minlength=len(themes))
-        n = float(k.sum())
-        w_tot = float(w.sum())
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = k / n if n else np.full(len(themes), np.nan)
-            word_share = w / w_tot if w_tot else np.full(len(themes), np.nan)
-            if n:
-                b_lo, b_hi = percentile_interval(replicates[src], cfg.ci_level)
-            else:
-                b_lo = b_hi = np.full(len(themes), np.nan)
-        w_lo, w_hi = wilson_interval(k, np.full(len(themes), n), cfg.ci_level)
-        lo, hi = np.fmin(b_lo, w_lo), np.fmax(b_hi, w_hi)
-        if not n:
-            lo = hi = np.full(len(themes), np.nan)
-        for j, theme in enumerate(themes):
-            rows.append((src, theme, int(k[j]), share[j], word_share[j], lo[j], hi[j],
-                         bool(k[j] < cfg.min_cell), int(n)))
-    out = pd.DataFrame(rows, columns=SHARE_COLUMNS)
+    n_s, n_t = len(sources), len(themes)
+    k = source_theme_sums(counts, sources, themes, "n")
+    w = source_theme_sums(counts, sources, themes, "words")
+    n = k.sum(axis=1)
+    w_tot = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n[:, None] > 0, k / n[:, None], np.nan)
+        word_share = np.where(w_tot[:, None] > 0, w / w_tot[:, None], np.nan)
+    b_lo = np.full((n_s, n_t), np.nan)
+    b_hi = np.full((n_s, n_t), np.nan)
+    intervals = replicate_intervals(replicates, [s for i, s in enumerate(sources) if n[i]], cfg.ci_level)
+    for i, src in enumerate(sources):
+        if src in intervals:
+            b_lo[i], b_hi[i] = intervals[src]
+    w_lo, w_hi = wilson_interval(k, np.broadcast_to(n[:, None], k.shape), cfg.ci_level)
+    lo, hi = np.fmin(b_lo, w_lo), np.fmax(b_hi, w_hi)
+    lo[n == 0] = np.nan
+    hi[n == 0] = np.nan
+    out = pd.DataFrame({
+        "source": pd.array(np.repeat(np.asarray(sources, dtype=object), n_t).tolist(), dtype="str"),
+        "theme": pd.array(np.tile(np.asarray(themes, dtype=object), n_s).tolist(), dtype="str"),
+        "n_sentences": k.ravel().astype("int64"), "share": share.ravel(), "word_share": word_share.ravel(),
+        "ci_low": lo.ravel(), "ci_high": hi.ravel(), "small_cell": (k < cfg.min_cell).ravel(),
+        "n_source": np.repeat(n, n_t).astype("int64")}, columns=SHARE_COLUMNS)
     return out.astype({"n_sentences": "int64", "n_source": "int64", "small_cell": "bool"})
 
 

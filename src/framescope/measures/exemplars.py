@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from framescope.measures.bootstrap import measured_sentences, theme_order
+from framescope.measures.divergence import MAX_PAIRED_SOURCES
 from framescope.config import MeasureConfig
 from framescope.errors import InputError
 from framescope.themes.codebook import UNASSIGNED
@@ -62,15 +63,25 @@ def _cells(body: pd.DataFrame, skip_unassigned: bool = False):
             yield theme, source, cell
 
 
+def _cell_positions(body: pd.DataFrame):
+    """(theme, source, positions of the cell's rows in ``body``, in sentence-id order), cells in
+    the order of :func:`_cells`: numpy positions, no table per cell, so thousands of cells cost
+    little more than one."""
+    where = body.groupby(["theme", "source"], sort=True).indices
+    for theme, source in sorted(where):
+        yield theme, source, where[(theme, source)]
+
+
 # --------------------------------------------------------------------------- exemplars
 
 def centroid_sums(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> tuple[pd.DataFrame, np.ndarray]:
     """Per theme × source: the number of sentences (``n``) and the float32 sum of their unit
     vectors (rows of the returned matrix), summed in sentence-id order."""
     body, vectors = _aligned(sentences, vectors, cfg)
+    rows = body["_row"].to_numpy()
     keys, sums = [], []
-    for theme, source, cell in _cells(body):
-        v = vectors[cell["_row"].to_numpy()]
+    for theme, source, pos in _cell_positions(body):
+        v = vectors[rows[pos]]
         keys.append((theme, source, len(v)))
         sums.append(v.sum(axis=0))
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
@@ -83,7 +94,7 @@ def combine_centroids(parts: list[tuple[pd.DataFrame, np.ndarray]]) -> dict[tupl
     the partitions, added in the order given (both engines give the partitions in corpus order)."""
     total: dict[tuple[str, str], list] = {}
     for keys, sums in parts:
-        for (theme, source, n), s in zip(keys.itertuples(index=False), sums):
+        for theme, source, n, s in zip(keys["theme"], keys["source"], keys["n"], sums):
             if (theme, source) in total:
                 acc = total[(theme, source)]
                 acc[0], acc[1] = acc[0] + s, acc[1] + int(n)
@@ -101,37 +112,52 @@ def exemplar_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: Measu
     """The ``cfg.n_exemplars`` sentences of each cell closest to its centroid, among these
     sentences: the cell's exemplars are among the candidates of its partitions."""
     body, vectors = _aligned(sentences, vectors, cfg)
-    parts = []
-    for theme, source, cell in _cells(body):
-        v = vectors[cell["_row"].to_numpy()]
+    rows, ids = body["_row"].to_numpy(), body["sentence_id"].to_numpy()
+    picked, themes, sources, scores = [], [], [], []
+    for theme, source, pos in _cell_positions(body):
+        v = vectors[rows[pos]]
         centroid = centroids[(theme, source)]
         norm = np.linalg.norm(centroid)
         score = v @ (centroid / norm) if norm > 0 else np.zeros(len(v), dtype=np.float32)
-        top = _order(score, cell["sentence_id"].to_numpy())[:cfg.n_exemplars]
-        parts.append(pd.DataFrame({"theme": theme, "source": source,
-                                   "sentence_id": cell["sentence_id"].to_numpy()[top],
-                                   "text": cell["text"].to_numpy()[top], "score": score[top],
-                                   "tone": cell["tone"].to_numpy(float)[top]}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        top = _order(score, ids[pos])[:cfg.n_exemplars]
+        picked.append(pos[top])
+        scores.append(score[top])
+        themes += [theme] * len(top)
+        sources += [source] * len(top)
+    if not picked:
+        return pd.DataFrame()
+    at = np.concatenate(picked)
+    return pd.DataFrame({"theme": themes, "source": sources, "sentence_id": ids[at],
+                         "text": body["text"].to_numpy()[at], "score": np.concatenate(scores),
+                         "tone": body["tone"].to_numpy(float)[at]})
 
 
 def exemplars_from_candidates(candidates: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
-    """The exemplars table from :func:`exemplar_candidates` of the partitions, stacked."""
+    """The exemplars table from :func:`exemplar_candidates` of the partitions, stacked: each
+    cell's ``cfg.n_exemplars`` best candidates (score rounded to 6 decimals, then sentence id),
+    cells by theme (``theme_order``) and source."""
     if candidates.empty:
         return _empty(EXEMPLAR_COLUMNS)
-    rows = []
-    by_cell = dict(list(candidates.groupby(_CELL, sort=False)))
-    for theme in theme_order(candidates["theme"].unique()):
-        for source in sorted(candidates.loc[candidates["theme"] == theme, "source"].unique()):
-            cell = by_cell[(theme, source)]
-            score = cell["score"].to_numpy()
-            order = _order(score, cell["sentence_id"].to_numpy())[:cfg.n_exemplars]
-            for rank, i in enumerate(order, start=1):
-                r = cell.iloc[i]
-                rows.append((theme, source, rank, r["sentence_id"], r["text"], float(score[i]), float(r["tone"])))
-    if not rows:
+    c = candidates
+    theme_rank = {t: i for i, t in enumerate(theme_order(c["theme"].unique()))}
+    t_key = c["theme"].map(theme_rank).to_numpy()
+    s_key = pd.factorize(c["source"], sort=True)[0]
+    i_key = pd.factorize(c["sentence_id"], sort=True)[0]
+    score = c["score"].to_numpy()
+    order = np.lexsort((i_key, -np.round(score, 6), s_key, t_key))
+    cell = t_key[order] * (s_key.max() + 1) + s_key[order]
+    first = np.r_[0, np.flatnonzero(cell[1:] != cell[:-1]) + 1]
+    rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)])) + 1
+    order, rank = order[rank <= cfg.n_exemplars], rank[rank <= cfg.n_exemplars]
+    if not len(order):
         return _empty(EXEMPLAR_COLUMNS)
-    return pd.DataFrame(rows, columns=EXEMPLAR_COLUMNS)
+    return pd.DataFrame({"theme": c["theme"].to_numpy(dtype=object)[order].tolist(),
+                         "source": c["source"].to_numpy(dtype=object)[order].tolist(),
+                         "rank": rank.astype("int64"),
+                         "sentence_id": c["sentence_id"].to_numpy(dtype=object)[order].tolist(),
+                         "text": c["text"].to_numpy(dtype=object)[order].tolist(),
+                         "score": score[order].astype("float64"), "tone": c["tone"].to_numpy(float)[order]},
+                        columns=EXEMPLAR_COLUMNS)
 
 
 def exemplars_table(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> pd.DataFrame:
@@ -153,16 +179,20 @@ class _RowBest:
     seen so far (similarity, and the id and tone of the b sentence); identical texts
     (syndicated copies) are never kept, empty places hold -inf."""
 
-    def __init__(self, n_a: int, keep: int):
+    def __init__(self, n_a: int, keep: int, n_info: int = 2):
         self.keep = keep
         self.sim = np.full((n_a, keep), -np.inf, dtype=np.float32)
-        self.info = [np.full((n_a, keep), None, dtype=object) for _ in range(2)]
+        self.info = [np.full((n_a, keep), None, dtype=object) for _ in range(n_info)]
 
-    def add(self, va: np.ndarray, ca: np.ndarray, vb: np.ndarray, cb: np.ndarray, info_b: list[np.ndarray]):
-        """Compare with more b sentences (``vb``; ``ca``/``cb`` code the normalised texts)."""
+    def add(self, va: np.ndarray, ca: np.ndarray, vb: np.ndarray, cb: np.ndarray, info_b: list[np.ndarray],
+            sa: np.ndarray | None = None, sb: np.ndarray | None = None):
+        """Compare with more b sentences (``vb``; ``ca``/``cb`` code the normalised texts, and
+        ``sa``/``sb``, when given, the sources: a pair from one source is never kept)."""
         for start in range(0, len(va), _BLOCK):
             block = va[start:start + _BLOCK] @ vb.T
             block[ca[start:start + _BLOCK, None] == cb[None, :]] = -np.inf
+            if sa is not None:
+                block[sa[start:start + _BLOCK, None] == sb[None, :]] = -np.inf
             top = _top_columns(block, self.keep)
             rows = slice(start, start + len(block))
             sim = np.concatenate([self.sim[rows], np.take_along_axis(block, top, axis=1)], axis=1)
@@ -173,15 +203,17 @@ class _RowBest:
                 old[rows] = np.take_along_axis(both, best, axis=1)
 
 
-def _ranked(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Pairs in the greedy order: similarity rounded to 6 decimals (float32), then sentence ids."""
+def _ranked(pairs: pd.DataFrame, by_source: bool = False) -> pd.DataFrame:
+    """Pairs in the greedy order: similarity rounded to 6 decimals (float32), then sentence ids
+    (with ``by_source``, first by ``source_a``: each source's list in the greedy order)."""
+    keys = ["source_a"] * by_source + ["_r", "sentence_id_a", "sentence_id_b"]
     return (pairs.assign(_r=np.round(pairs["similarity"].to_numpy(np.float32), 6))
-                 .sort_values(["_r", "sentence_id_a", "sentence_id_b"], ascending=[False, True, True], kind="stable")
+                 .sort_values(keys, ascending=[True] * by_source + [False, True, True], kind="stable")
                  .drop(columns="_r"))
 
 
 def contrast_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig, others,
-                        limit: int | None = None) -> dict[tuple[str, str, str], tuple[pd.DataFrame, bool]]:
+                        limit: int | None = None, paired: bool = True) -> dict[tuple, tuple[pd.DataFrame, bool]]:
     """Candidate contrast pairs whose first sentence is one of these (partition p's) sentences.
 
     ``others`` is a sequence of ``(sentences, vectors)`` of every partition in corpus order (or a
@@ -197,7 +229,13 @@ def contrast_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: Measu
     all pairs and so over any subset that holds it. Why :func:`contrast_cap` rows suffice: each
     sentence appears at most ``2k + 8`` times in a partition's list, so each pair taken rules out
     at most ``2 (2k + 8)`` of its rows; the first ``contrast_cap(k)`` of them always settle k pairs.
+
+    With ``paired=False`` (a study of more than ``divergence.MAX_PAIRED_SOURCES`` sources, see
+    :func:`paired_contrasts`) each source is matched with all the others at once instead of one
+    other source at a time: :func:`rest_contrast_candidates`.
     """
+    if not paired:
+        return rest_contrast_candidates(sentences, vectors, cfg, others, limit)
     body, vecs = _aligned(sentences, vectors, cfg)
     mine = {(t, s): c for t, s, c in _cells(body, skip_unassigned=True)}
     if not mine:
@@ -234,6 +272,104 @@ def contrast_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: Measu
     return out
 
 
+def paired_contrasts(n_sources: int) -> bool:
+    """Whether a study of ``n_sources`` sources (with measured sentences) pairs every two sources
+    in its contrast pairs (and its emphasis gaps): up to ``divergence.MAX_PAIRED_SOURCES``. Above
+    it, each source's pairs are with any other source (:func:`rest_contrast_candidates`), so the
+    table and its cost grow with the sources, not with their pairs."""
+    return n_sources <= MAX_PAIRED_SOURCES
+
+
+def rest_contrast_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig, others,
+                             limit: int | None = None) -> dict[tuple, tuple[pd.DataFrame, bool]]:
+    """:func:`contrast_candidates` for a study of many sources: for each theme × source a, the
+    pairs of one of a's sentences (in these sentences) with a sentence of any other source.
+
+    Each sentence keeps its ``2k + 8`` most similar sentences of the theme from other sources
+    (over all partitions, one matrix product per theme and partition, whatever the number of
+    sources), each other sentence its ``2k + 8`` best pairs within a source's list; the lists are
+    ranked in the greedy order and cut at ``limit`` per theme × source. Returns ``{(theme,):
+    (pairs, cut)}``: one table per theme with ``source_a`` and ``source_b`` columns and ``_last``
+    marking the last pair of a cut list (the same argument as :func:`contrast_candidates` shows
+    that nothing needed is lost)."""
+    body, vecs = _aligned(sentences, vectors, cfg)
+    body = body[body["theme"] != UNASSIGNED]
+    if body.empty:
+        return {}
+    mine = dict(list(body.groupby("theme", sort=True)))
+    mine_text = {t: _normal_text(cell).to_numpy() for t, cell in mine.items()}
+    keep = 2 * cfg.n_contrasts + 8
+    best: dict[str, _RowBest] = {}
+    for q in range(len(others)):
+        s_q, v_q = others[q]
+        b_body, b_vecs = _aligned(s_q, v_q, cfg)
+        b_norm = _normal_text(b_body)
+        for theme, cell_b in b_body.groupby("theme", sort=True):
+            if theme not in mine:
+                continue
+            cell_a = mine[theme]
+            texts = pd.factorize(np.concatenate([mine_text[theme], b_norm.loc[cell_b.index].to_numpy()]))[0]
+            srcs = pd.factorize(np.concatenate([cell_a["source"].to_numpy(dtype=object),
+                                                cell_b["source"].to_numpy(dtype=object)]))[0]
+            if theme not in best:
+                best[theme] = _RowBest(len(cell_a), keep, n_info=3)
+            n_a = len(cell_a)
+            best[theme].add(vecs[cell_a["_row"].to_numpy()], texts[:n_a], b_vecs[cell_b["_row"].to_numpy()], texts[n_a:],
+                            [cell_b[c].to_numpy(dtype=object) for c in ("sentence_id", "tone", "source")],
+                            srcs[:n_a], srcs[n_a:])
+    out = {}
+    for theme, rb in best.items():
+        cell_a = mine[theme]
+        ok = np.isfinite(rb.sim)
+        i = np.nonzero(ok)[0]
+        pairs = pd.DataFrame({"source_a": cell_a["source"].to_numpy(dtype=object)[i],
+                              "sentence_id_a": cell_a["sentence_id"].to_numpy()[i],
+                              "sentence_id_b": rb.info[0][ok], "similarity": rb.sim[ok],
+                              "tone_a": cell_a["tone"].to_numpy(float)[i], "tone_b": rb.info[1][ok].astype(float),
+                              "source_b": rb.info[2][ok]})
+        pairs = _ranked(pairs, by_source=True)
+        pairs = pairs[pairs.groupby(["source_a", "sentence_id_b"], sort=False).cumcount().to_numpy() < keep]
+        place = pairs.groupby("source_a", sort=False).cumcount().to_numpy()
+        size = pairs.groupby("source_a", sort=False)["source_a"].transform("size").to_numpy()
+        if limit is not None:
+            last = (place == limit - 1) & (size > limit)
+            pairs = pairs.assign(_last=last)[place < limit]
+        else:
+            pairs = pairs.assign(_last=False)
+        out[(theme,)] = (pairs.reset_index(drop=True), bool(pairs["_last"].any()))
+    return out
+
+
+def _rest_contrasts(tables: list[pd.DataFrame], theme: str, k: int) -> tuple[list[tuple], bool]:
+    """The contrast rows of one theme from :func:`rest_contrast_candidates` of the partitions:
+    per source a (sorted), its greedy choice of k pairs; and whether every choice is settled."""
+    pairs = _ranked(pd.concat(tables, ignore_index=True), by_source=True)
+    src = pairs["source_a"].to_numpy(dtype=object)
+    id_a, id_b = pairs["sentence_id_a"].to_numpy(dtype=object), pairs["sentence_id_b"].to_numpy(dtype=object)
+    last = pairs["_last"].to_numpy(bool)
+    sim, tone_a, tone_b = (pairs[c].to_numpy(float) for c in ("similarity", "tone_a", "tone_b"))
+    src_b = pairs["source_b"].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]]) if len(src) else np.zeros(0, dtype=int)
+    rows, exact = [], True
+    for a, b in zip(starts, np.r_[starts[1:], len(src)]):
+        cut = np.flatnonzero(last[a:b])
+        end = a + cut[0] + 1 if len(cut) else b
+        used_a, used_b, n = set(), set(), 0
+        for r in range(a, end):
+            if id_a[r] in used_a or id_b[r] in used_b:
+                continue
+            rows.append((theme, src[r], src_b[r], id_a[r], id_b[r], None, None, float(sim[r]),
+                         float(tone_a[r]), float(tone_b[r])))
+            used_a.add(id_a[r])
+            used_b.add(id_b[r])
+            n += 1
+            if n == k:
+                break
+        if n < k and len(cut):
+            exact = False
+    return rows, exact
+
+
 def contrast_cap(k: int) -> int:
     """Candidate pairs per theme × source pair and partition that always settle ``k`` pairs."""
     return 2 * (2 * k + 8) * max(1, k)
@@ -249,12 +385,20 @@ def contrasts_from_candidates(parts: list[dict], cfg: MeasureConfig) -> tuple[pd
     up to its last one, so the greedy choice runs over the merged list up to the first such last
     pair; if it picks fewer than ``cfg.n_contrasts`` pairs there, the answer is not settled.
     """
+    rest: dict[str, list[pd.DataFrame]] = {}
     merged: dict[tuple[str, str, str], list[pd.DataFrame]] = {}
     for part in parts:
         for key, (pairs, cut) in part.items():
+            if len(key) == 1:  # rest_contrast_candidates: one table per theme
+                rest.setdefault(key[0], []).append(pairs)
+                continue
             merged.setdefault(key, []).append(pairs.assign(_last=False) if not cut or pairs.empty else
                                               pairs.assign(_last=np.arange(len(pairs)) == len(pairs) - 1))
     rows, exact = [], True
+    for theme in theme_order(rest):
+        theme_rows, theme_exact = _rest_contrasts(rest[theme], theme, cfg.n_contrasts)
+        rows += theme_rows
+        exact = exact and theme_exact
     for theme in theme_order({k[0] for k in merged}):
         for a, b in sorted((k[1], k[2]) for k in merged if k[0] == theme):
             pairs = _ranked(pd.concat(merged[(theme, a, b)], ignore_index=True))
@@ -285,7 +429,9 @@ def _normal_text(body: pd.DataFrame) -> pd.Series:
 
 def contrasts_table(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> pd.DataFrame:
     """Up to ``cfg.n_contrasts`` most similar cross-source sentence pairs per theme × source pair."""
-    table, _ = contrasts_from_candidates([contrast_candidates(sentences, vectors, cfg, [(sentences, vectors)])], cfg)
+    paired = paired_contrasts(measured_sentences(sentences, cfg.include_non_body, ("source", "theme"))["source"].nunique())
+    table, _ = contrasts_from_candidates([contrast_candidates(sentences, vectors, cfg, [(sentences, vectors)],
+                                                              paired=paired)], cfg)
     if table.empty:
         return table
     texts = pd.Series(sentences["text"].to_numpy(dtype=object), index=sentences["sentence_id"].to_numpy())

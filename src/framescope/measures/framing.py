@@ -210,11 +210,12 @@ def candidate_partials(sentences: pd.DataFrame, vectors: np.ndarray, cfg: Measur
                        others, limit: int) -> dict:
     """Exemplar and contrast-pair candidates of one partition (``others``: every partition's
     sentences and vectors, see ``exemplars.contrast_candidates``)."""
-    from framescope.measures.exemplars import contrast_candidates, exemplar_candidates
+    from framescope.measures.exemplars import contrast_candidates, exemplar_candidates, paired_contrasts
 
     framed, framed_vectors = mention_rows(sentences, vectors)
+    paired = paired_contrasts(len({source for _, source in centroids}))
     return {"exemplars": exemplar_candidates(framed, framed_vectors, cfg, centroids),
-            "contrasts": contrast_candidates(framed, framed_vectors, cfg, MentionPartitions(others), limit)}
+            "contrasts": contrast_candidates(framed, framed_vectors, cfg, MentionPartitions(others), limit, paired)}
 
 
 class MentionPartitions:

@@ -34,7 +34,11 @@ COLUMNS = ["theme", "source", "term", "z", "count", "count_other", "ngram"]
 def log_odds_z(y_i: np.ndarray, y_j: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Monroe et al.'s log-odds ratio delta and its z-score for counts y_i vs y_j, prior alpha."""
     y_i, y_j, alpha = (np.asarray(a, dtype=float) for a in (y_i, y_j, alpha))
-    a0, n_i, n_j = alpha.sum(), y_i.sum(), y_j.sum()
+    return _log_odds(y_i, y_j, alpha, alpha.sum(), y_i.sum(), y_j.sum())
+
+
+def _log_odds(y_i, y_j, alpha, a0, n_i, n_j) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`log_odds_z` for some terms, with the totals (a0, n_i, n_j) of the whole vocabulary."""
     delta = (np.log((y_i + alpha) / (n_i + a0 - y_i - alpha))
              - np.log((y_j + alpha) / (n_j + a0 - y_j - alpha)))
     var = 1.0 / (y_i + alpha) + 1.0 / (y_j + alpha)
@@ -127,43 +131,87 @@ def terms_from_counts(counts: TermCounts | None, cfg: MeasureConfig, alpha0: flo
     of several partitions)."""
     if counts is None:
         return _empty()
-    vocab, x = counts.vocab, counts.matrix
+    vocab, x = counts.vocab, counts.matrix.tocsr()
     ngram = np.fromiter((t.count(" ") for t in vocab), dtype=np.int64, count=len(vocab)) + 1
     corpus = np.asarray(x.sum(axis=0)).ravel()
     prior_shape = corpus / corpus.sum()
+    rank = np.empty(len(vocab), dtype=np.int64)  # a term's place in the order of terms (ties by term)
+    rank[np.argsort(vocab.astype(str), kind="stable")] = np.arange(len(vocab))
     theme = counts.groups["theme"].to_numpy()
     source = counts.groups["source"].to_numpy()
     parts = []
     for t in theme_order(np.unique(theme)):
         if t == UNASSIGNED:  # not a theme: nothing framed in common to compare
             continue
-        in_theme = theme == t
-        sources = sorted(np.unique(source[in_theme]))
-        if len(sources) < 2:
+        rows = np.flatnonzero(theme == t)
+        rows = rows[np.argsort(source[rows], kind="stable")]
+        if len(np.unique(source[rows])) < 2:
             continue
-        y_theme = np.asarray(x[in_theme].sum(axis=0)).ravel()
-        present = np.flatnonzero(y_theme > 0)
+        y_theme = np.asarray(x[np.sort(rows)].sum(axis=0)).ravel()
         a0 = float(alpha0) if alpha0 is not None else float(y_theme.sum())
         alpha = a0 * prior_shape
-        for s in sources:
-            y_i = np.asarray(x[in_theme & (source == s)].sum(axis=0)).ravel()
-            y_j = y_theme - y_i
-            _, z = log_odds_z(y_i, y_j, alpha)
-            zp = z[present]
-            for sign, ascending in ((1, False), (-1, True)):
-                side = present[sign * zp > 0]
-                if len(side) > cfg.n_terms:  # the n-th most extreme z, ties kept; sorted below
-                    edge = np.partition(sign * z[side], len(side) - cfg.n_terms)[len(side) - cfg.n_terms]
-                    side = side[sign * z[side] >= edge]
-                cell = pd.DataFrame({"theme": t, "source": s, "term": vocab[side], "z": z[side],
-                                     "count": y_i[side].astype("int64"), "count_other": y_j[side].astype("int64"),
-                                     "ngram": ngram[side].astype("int64")})
-                parts.append(cell.sort_values(["z", "term"], ascending=[ascending, True], kind="stable")
-                                 .head(cfg.n_terms))
+        cell = _theme_terms(t, source[rows], x[rows], y_theme, alpha, rank, cfg.n_terms)
+        parts.append({**cell, "order": np.full(len(cell["z"]), len(parts), dtype=np.int64)})
     if not parts:
         return _empty()
-    out = pd.concat(parts, ignore_index=True)
-    order = {t: i for i, t in enumerate(theme_order(out["theme"].unique()))}
-    out = out.assign(_o=out["theme"].map(order)).sort_values(
-        ["_o", "source", "z", "term"], ascending=[True, True, False, True], kind="stable")
+    cells = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = pd.DataFrame({"theme": cells["theme"].tolist(), "source": cells["source"].tolist(),
+                        "term": vocab[cells["term"]].tolist(), "z": cells["z"],
+                        "count": cells["count"].astype("int64"), "count_other": cells["count_other"].astype("int64"),
+                        "ngram": ngram[cells["term"]].astype("int64"), "_o": cells["order"]}, columns=[*COLUMNS, "_o"])
+    out = out.sort_values(["_o", "source", "z", "term"], ascending=[True, True, False, True], kind="stable")
     return out.drop(columns="_o").reset_index(drop=True)[COLUMNS]
+
+
+def _theme_terms(theme: str, sources: np.ndarray, x: sparse.csr_matrix, y_theme: np.ndarray, alpha: np.ndarray,
+                 rank: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """The ``k`` most over- and under-used terms of each source of one theme (``x``: one row per
+    source, in ``sources`` order), as arrays of the table's columns.
+
+    Linear in the theme's sources and term counts: a source's z of a term it uses is computed from
+    its count; the z of a term it does not use depends only on the source's number of term tokens,
+    so it is computed once for each distinct number (``_unused_order``) and each source takes the
+    first terms of that ranking that it does not use. The result is the one of computing every
+    term's z for every source and sorting (z, then term)."""
+    a0, n_theme = alpha.sum(), y_theme.sum()
+    present = np.flatnonzero(y_theme > 0)
+    yt, al = y_theme[present], alpha[present]
+    xp = x[:, present].tocoo()
+    n_i = np.asarray(x.sum(axis=1), dtype=float).ravel()
+    # every term a source uses: its exact z
+    u_src, u_col, u_y = xp.row.astype(np.int64), xp.col.astype(np.int64), xp.data.astype(float)
+    _, u_z = _log_odds(u_y, yt[u_col] - u_y, al[u_col], a0, n_i[u_src], n_theme - n_i[u_src])
+    n_used = np.bincount(u_src, minlength=len(sources))
+    cand_src, cand_col, cand_z, cand_y = [u_src], [u_col], [u_z], [u_y]
+    # the terms it does not use: the head of the ranking for its number of tokens
+    for n in np.unique(n_i):
+        members = np.flatnonzero(n_i == n)
+        _, z0 = _log_odds(np.zeros(len(present)), yt, al, a0, n, n_theme - n)
+        for sign in (1, -1):
+            side = np.flatnonzero(sign * z0 > 0)
+            side = side[np.lexsort((rank[present[side]], -sign * z0[side]))]
+            for i in members:
+                head = side[:k + n_used[i]]
+                cand_src.append(np.full(len(head), i, dtype=np.int64))
+                cand_col.append(head)
+                cand_z.append(z0[head])
+                cand_y.append(np.zeros(len(head)))
+    src, col, z, y = (np.concatenate(c) for c in (cand_src, cand_col, cand_z, cand_y))
+    # an unused-term candidate that the source does use is dropped (its exact z is among the used)
+    used_keys = u_src * len(present) + u_col
+    keep = np.ones(len(src), dtype=bool)
+    keep[len(u_src):] = ~np.isin(src[len(u_src):] * len(present) + col[len(u_src):], used_keys)
+    src, col, z, y = src[keep], col[keep], z[keep], y[keep]
+    out = []
+    for sign in (1, -1):
+        on = sign * z > 0
+        s_, c_, z_, y_ = src[on], col[on], z[on], y[on]
+        order = np.lexsort((rank[present[c_]], -sign * z_, s_))
+        s_, c_, z_, y_ = s_[order], c_[order], z_[order], y_[order]
+        first = np.r_[0, np.flatnonzero(s_[1:] != s_[:-1]) + 1] if len(s_) else np.zeros(0, dtype=np.int64)
+        place = np.arange(len(s_)) - np.repeat(first, np.diff(np.r_[first, len(s_)]))
+        top = place < k
+        out.append((s_[top], c_[top], z_[top], y_[top]))
+    s_, c_, z_, y_ = (np.concatenate(a) for a in zip(*out))
+    return {"theme": np.full(len(s_), theme, dtype=object), "source": np.asarray(sources, dtype=object)[s_],
+            "term": present[c_], "z": z_, "count": y_, "count_other": yt[c_] - y_}

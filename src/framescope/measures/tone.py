@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from framescope.measures.bootstrap import (
-    cluster_keys, cluster_sums, mean_interval_from_sums, measured_sentences, rng_for, spread_from_moments,
+    cluster_keys, mean_interval_from_sums, measured_sentences, rng_for, spread_from_moments,
     spread_moments, theme_order,
 )
 from framescope.config import MeasureConfig
@@ -55,16 +56,20 @@ def tone_sums(sentences: pd.DataFrame, cfg: MeasureConfig) -> tuple[pd.DataFrame
         body = body.assign(tone=tone_scores(body))
     tone = pd.to_numeric(body["tone"], errors="coerce")
     moments = spread_moments(tone.to_numpy(float))
-    body = body.assign(_cluster=cluster_keys(body, cfg.resample_unit), _tone=tone)[tone.notna()]
-    parts = []
-    for (theme, source), cell in body.groupby(["theme", "source"], sort=False):
-        keys, sums, counts = cluster_sums(cell["_tone"].to_numpy(float), cell["_cluster"].to_numpy())
-        parts.append(pd.DataFrame({"theme": theme, "source": source, "cluster": keys,
-                                   "n": counts.astype("int64"), "sum": sums}))
-    if not parts:
+    body = body[tone.notna().to_numpy()]
+    tone = tone[tone.notna()]
+    if body.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             CELL_SUM_COLUMNS, ["object", "object", "object", "int64", "float64"])}), moments
-    return pd.concat(parts, ignore_index=True), moments
+    keys = pd.DataFrame({"theme": body["theme"].to_numpy(), "source": body["source"].to_numpy(),
+                         "cluster": cluster_keys(body, cfg.resample_unit).to_numpy()})
+    codes = keys.groupby(["theme", "source", "cluster"], sort=True).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
+    out = keys.iloc[first].reset_index(drop=True)  # one row per theme × source × cluster, sorted
+    # np.bincount adds each cluster's tones in row order, as cluster_sums does
+    out["n"] = np.bincount(codes, minlength=len(first)).astype("int64")
+    out["sum"] = np.bincount(codes, weights=tone.to_numpy(float), minlength=len(first))
+    return out[CELL_SUM_COLUMNS], moments
 
 
 def tone_from_sums(sums: pd.DataFrame, moments: list[tuple[int, float, float]], cfg: MeasureConfig) -> pd.DataFrame:
@@ -72,13 +77,18 @@ def tone_from_sums(sums: pd.DataFrame, moments: list[tuple[int, float, float]], 
     (their sum tables stacked, their moments in partition order)."""
     spread = spread_from_moments(moments)  # corpus-wide sentence SD
     rows = []
-    for (theme, source), cell in sums.groupby(["theme", "source"], sort=True):
-        cell = cell.sort_values("cluster", kind="stable")
-        mean, lo, hi = mean_interval_from_sums(cell["sum"].to_numpy(float), cell["n"].to_numpy(float),
-                                               cfg.n_boot, cfg.ci_level, rng_for(cfg.seed, "tone", theme, source),
-                                               bounds=(-1.0, 1.0), floor_sd=spread)
-        n = int(cell["n"].sum())
-        rows.append((theme, source, n, mean, lo, hi, n < cfg.min_cell))
+    if len(sums):
+        # cells in (theme, source) order, each cell's clusters in key order (stable for equal keys)
+        sums = sums.sort_values(["theme", "source", "cluster"], kind="stable")
+        theme, source = sums["theme"].to_numpy(dtype=object), sums["source"].to_numpy(dtype=object)
+        total, count = sums["sum"].to_numpy(float), sums["n"].to_numpy(float)
+        starts = np.flatnonzero(np.r_[True, (theme[1:] != theme[:-1]) | (source[1:] != source[:-1])])
+        for a, b in zip(starts, np.r_[starts[1:], len(sums)]):
+            t, s = str(theme[a]), str(source[a])
+            mean, lo, hi = mean_interval_from_sums(total[a:b], count[a:b], cfg.n_boot, cfg.ci_level,
+                                                   rng_for(cfg.seed, "tone", t, s), bounds=(-1.0, 1.0), floor_sd=spread)
+            n = int(count[a:b].sum())
+            rows.append((t, s, n, mean, lo, hi, n < cfg.min_cell))
     out = pd.DataFrame(rows, columns=COLUMNS)
     if out.empty:
         return out.astype({"n_sentences": "int64", "mean": "float64", "ci_low": "float64",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from framescope.measures.divergence import largest_gaps, themes_by_divergence
+from framescope.measures.divergence import MAX_PAIRED_SOURCES, against_the_rest, largest_gaps, themes_by_divergence
 from framescope.measures.emphasis import ALPHA, RESIDUAL_THRESHOLD
 from framescope.report.figures import emphasis_heatmap, gap_figure, share_figure, source_order, theme_labels
 from framescope.report.render import Figure, Heading, Section, Table, Text, ci, p_value, pct, signed
@@ -119,12 +119,19 @@ def gap_blocks(gaps: pd.DataFrame, themes: pd.DataFrame, n_sources: int) -> list
              "smaller share": f"{r.source_b} {pct(r.share_b)}", "difference (points)": f"{100 * r.difference:.1f}",
              "95% CI (points)": f"[{signed(100 * r.ci_low, 1)}, {signed(100 * r.ci_high, 1)}]"}
             for r in best.itertuples()]
+    if against_the_rest(gaps):
+        how = (f"How to read: this study has more than {MAX_PAIRED_SOURCES} sources, so each source is compared with "
+               "all the other sources pooled, not with each other source; for each theme, the source whose share "
+               "differs most from the pool's, largest difference first. ")
+    else:
+        how = "How to read: for each theme, the two sources whose shares differ most, largest difference first. "
     return blocks + [
-        Text("How to read: for each theme, the two sources whose shares differ most, largest difference first. "
+        Text(how +
              "The difference is the larger share minus the smaller, in percentage points, with its 95% "
              "cluster-bootstrap CI (each source's paragraphs or documents resampled on their own, widened to at "
              "least Newcombe's interval). An interval that stays above 0 means the data show a real difference; "
-             "one that reaches 0 or below does not. Every pair of sources is in emphasis_gaps.parquet."),
+             "one that reaches 0 or below does not. Every " + ("source against the pool" if against_the_rest(gaps)
+                                                              else "pair of sources") + " is in emphasis_gaps.parquet."),
         Figure(gap_figure(best, themes), "Largest difference between two sources' shares per theme, in percentage "
                                          "points, with its 95% CI."),
         Table(pd.DataFrame(rows), "Largest difference between sources per theme."),

@@ -6,7 +6,7 @@ import streamlit as st
 from framescope.app.display import ci, escape_markdown, p_value, pct, plain
 from framescope.app.palette import chart, label_lines, source_colours, style
 from framescope.app.study import require_study
-from framescope.measures.divergence import largest_gaps, themes_by_divergence
+from framescope.measures.divergence import MAX_PAIRED_SOURCES, against_the_rest, largest_gaps, themes_by_divergence
 from framescope.measures.emphasis import ALPHA, RESIDUAL_THRESHOLD, notable_residuals
 from framescope.report.figures import emphasis_heatmap, gap_figure
 from framescope.themes.codebook import UNASSIGNED
@@ -136,8 +136,11 @@ else:
     fig = gap_figure(best, study.table("themes"), labels)
     fig.update_layout(title=None, width=None)
     chart(style(fig, height=fig.layout.height - 40), "gaps")
-    st.caption("How to read: for each theme, the two selected sources whose shares of sentences differ most, "
-               "largest difference first. The difference is the larger share minus the smaller, in percentage "
+    st.caption(("How to read: this study has more than " f"{MAX_PAIRED_SOURCES} sources, so each source is compared "
+                "with all the other sources of the study pooled; for each theme, the selected source whose share "
+                "differs most from the pool's, largest difference first." if against_the_rest(gaps) else
+                "How to read: for each theme, the two selected sources whose shares of sentences differ most, "
+                "largest difference first.") + " The difference is the larger share minus the smaller, in percentage "
                "points, with its 95% cluster-bootstrap CI (each source's paragraphs or documents resampled on "
                "their own). An interval that stays above 0 means the data show a real difference.")
     st.dataframe(pd.DataFrame({

@@ -10,10 +10,13 @@ from framescope.app import page_file
 from framescope.app.display import escape_markdown, highlight, match_spans, plain
 from framescope.app.palette import chart, source_colours, style
 from framescope.app.study import require_study
+from framescope.measures.divergence import MAX_PAIRED_SOURCES
+from framescope.measures.exemplars import paired_contrasts
 from framescope.themes.codebook import UNASSIGNED
 
 N_TERMS = 10
 MAX_QUOTES = 30
+N_CONTRASTS = 30  # contrast pairs shown at most
 study = require_study()
 emph = study.table("emphasis")
 colours = source_colours(study.all_sources)
@@ -229,9 +232,16 @@ st.subheader("Contrast pairs")
 st.caption("Within the theme, the most similar sentences from two different sources: the same "
            "subject, told differently.")
 con = cell("contrasts")
+if not con.empty and not paired_contrasts(len(study.all_sources)):
+    # a study of many sources pairs each source's sentences with any other source's
+    con = con[con["source_a"].isin(srcs)]
+    st.caption(f"This study has more than {MAX_PAIRED_SOURCES} sources: each selected source's sentences are "
+               "paired with the most similar sentences of any other source.")
 if con.empty:
     st.caption("No contrast pairs: the theme needs sentences from at least two selected sources.")
-for r in con.sort_values("similarity", ascending=False).itertuples() if not con.empty else []:
+elif len(con) > N_CONTRASTS:
+    st.caption(f"The {N_CONTRASTS} most similar of {len(con):,} pairs; all are in contrasts.parquet.")
+for r in con.sort_values("similarity", ascending=False).head(N_CONTRASTS).itertuples() if not con.empty else []:
     with st.container(border=True):
         a, b = st.columns(2)
         a.markdown(f"**{escape_markdown(study.slabel(r.source_a))}** · tone {r.tone_a:+.2f}  \n"
