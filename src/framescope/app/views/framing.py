@@ -17,6 +17,7 @@ from framescope.themes.codebook import UNASSIGNED
 N_TERMS = 10
 MAX_QUOTES = 30
 N_CONTRASTS = 30  # contrast pairs shown at most
+MAX_TERM_SOURCES = 6  # distinctive-terms chart columns at most
 study = require_study()
 emph = study.table("emphasis")
 colours = source_colours(study.all_sources)
@@ -71,6 +72,10 @@ st.caption("Weighted log-odds with an informative Dirichlet prior (Monroe, Colar
            "|z| > 1.96 is about the 5% level. Hover for the counts.")
 terms = cell("terms")
 term_srcs = [s for s in srcs if not terms.empty and (terms["source"] == s).any()]
+if len(term_srcs) > MAX_TERM_SOURCES:  # one chart column per source: keep the sources with most sentences
+    term_srcs = sorted(term_srcs, key=lambda s: (-float(n_by.get(s, 0)), str(s)))[:MAX_TERM_SOURCES]
+    st.caption(f"Distinctive terms of the {MAX_TERM_SOURCES} sources with the most sentences in this theme "
+               "(pick sources in the sidebar to see others; all are in terms.parquet).")
 
 
 def term_bars(t: pd.DataFrame, sign: int, colour: str, who: str) -> go.Bar:
