@@ -284,18 +284,14 @@ def theme_framing_blocks(t: dict, theme: str, labels: dict, sources: list[str]) 
     frames = _cell(t["frames"], theme)
     if len(frames):
         frames = frames[frames["share"] > 0].sort_values(["share", "frame"], ascending=[False, True], kind="stable")
-        rows = [{"source": s, "leading frames (share of sentences)": ", ".join(
-                    f"{r.label} {r.share:.0%}" for r in frames[frames["source"] == s].head(N_FRAMES).itertuples())}
-                for s in sources if s in set(frames["source"])]
-        blocks += [Heading("Frames", 4), Table(pd.DataFrame(rows), wrap=("leading frames (share of sentences)",))]
+        blocks += [Heading("Frames", 4), _leading(frames, sources, N_FRAMES, "leading frames (share of sentences)",
+                                                  lambda r: f"{r.label} {r.share:.0%}")]
 
     voices = _cell(t["voices"], theme)
     if len(voices):
         voices = voices.sort_values(["n", "speaker"], ascending=[False, True], kind="stable")
-        rows = [{"source": s, "voices (times quoted)": ", ".join(
-                    f"{r.speaker} ({int(r.n)})" for r in voices[voices["source"] == s].head(N_VOICES).itertuples())}
-                for s in sources if s in set(voices["source"])]
-        blocks += [Heading("Voices", 4), Table(pd.DataFrame(rows), wrap=("voices (times quoted)",))]
+        blocks += [Heading("Voices", 4), _leading(voices, sources, N_VOICES, "voices (times quoted)",
+                                                  lambda r: f"{r.speaker} ({int(r.n)})")]
 
     pairs = _cell(t["contrasts"], theme)
     if len(pairs):
@@ -307,6 +303,14 @@ def theme_framing_blocks(t: dict, theme: str, labels: dict, sources: list[str]) 
                    Table(pd.DataFrame(rows), "The most similar sentence pairs across two sources: the same "
                          "subject, framed by each.", wrap=("sentence A", "sentence B"))]
     return blocks
+
+
+def _leading(df: pd.DataFrame, sources: list[str], n: int, column: str, fmt) -> Table:
+    """One row per source that has rows in ``df`` (already sorted): its first ``n`` rows, each
+    written by ``fmt``, joined in one wrapped column."""
+    rows = [{"source": s, column: ", ".join(fmt(r) for r in df[df["source"] == s].head(n).itertuples())}
+            for s in sources if s in set(df["source"])]
+    return Table(pd.DataFrame(rows), wrap=(column,))
 
 
 def _by_source(df: pd.DataFrame, sources: list[str]) -> pd.DataFrame:
