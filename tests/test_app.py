@@ -359,6 +359,28 @@ def test_framing_follows_the_chosen_theme(study):
     assert not any("only" in i.value.lower() for i in at.info)
 
 
+def test_framing_shows_frame_intervals_and_how_far_the_frames_were_validated(study):
+    """The frame profile has error bars (the 95% intervals of frames.parquet) and, next to it,
+    the held-out agreement with two blind readers; a study whose frames file differs from the
+    validated one says that no figure applies instead of showing someone else's."""
+    import json
+
+    at = open_page(app_test().run(), "framing")
+    bars = [c for c in at.get("plotly_chart")
+            if any(tr.get("error_x") and tr.get("orientation") == "h" and tr.get("type") == "bar"
+                   for tr in json.loads(c.proto.spec)["data"])]
+    assert bars, "no frame chart with error bars"
+    caption = " ".join(c.value for c in at.caption)
+    assert "How far to trust the frames" in caption and "held out" in caption and "κ" in caption
+    manifest = json.loads((study / "manifest.json").read_text(encoding="utf-8"))
+    manifest["frames_sha256"] = "0" * 64
+    (study / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    at = open_page(app_test().run(), "framing")
+    assert not at.exception
+    caption = " ".join(c.value for c in at.caption)
+    assert "not the one framescope validated" in caption and "held out" not in caption
+
+
 def test_framing_voices_are_merged_and_open_their_sentences_escaped(study):
     """The voices table of a theme shows merged speakers with their counts and the words they were
     written as; picking a voice lists every one of its sentences (escaped), each linked to its document."""

@@ -271,6 +271,21 @@ def _until(pg, check, timeout: float = 60.0) -> None:
         pg.wait_for_timeout(300)
 
 
+def _press(pg, key: str, before: int) -> None:
+    """Press a label's keyboard shortcut until one label is added. Streamlit registers a button's
+    ``shortcut`` when the button is drawn; on a loaded 2-core machine a press that arrives just
+    after a rerun was seen to be dropped (twice in a full suite, never alone), so an unanswered
+    press is repeated, as a reader would, but never once a label has been added."""
+    for _ in range(4):
+        pg.keyboard.press(key)
+        try:
+            _until(pg, lambda: _labelled(pg) > before, timeout=15.0)
+            break
+        except AssertionError:
+            continue
+    assert _labelled(pg) == before + 1
+
+
 def test_label_twenty_sentences_reload_and_see_agreement_and_corrected_shares(server, page):
     """A reader labels 20 sentences on the Validate page with the seed readers' own labels, by
     buttons and by number keys, skips one and undoes one; after a reload the 20 labels are in the
@@ -303,17 +318,15 @@ def test_label_twenty_sentences_reload_and_see_agreement_and_corrected_shares(se
             _until(page, lambda: _shown_sentence(page) != shown)
             assert _labelled(page) == before
         elif actions == 9:  # label one wrongly by key, then undo it
-            page.keyboard.press(key["none"] if label != "none" else key[named[0]])
-            _until(page, lambda: _labelled(page) == before + 1)
+            _press(page, key["none"] if label != "none" else key[named[0]], before)
             page.get_by_role("button", name=re.compile("^Undo")).click()
             _until(page, lambda: _labelled(page) == before)
             assert _shown_sentence(page) == shown
         elif actions % 2:  # a keyboard shortcut
             page.locator("[data-testid='stMain'] h4").first.click()  # focus on the page, not in a text box
             page.get_by_role("button", name=re.compile("^" + re.escape(button[label]))).wait_for(state="visible")
-            page.keyboard.press(key[label])
+            _press(page, key[label], before)
             by_key += 1
-            _until(page, lambda: _labelled(page) == before + 1)
         else:
             page.get_by_role("button", name=re.compile("^" + re.escape(button[label]))).click()
             _until(page, lambda: _labelled(page) == before + 1)

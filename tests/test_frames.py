@@ -11,7 +11,7 @@ import pytest
 from framescope.config import EmbedConfig, MeasureConfig
 from framescope.errors import InputError
 from framescope.measures.frames import (
-    COLUMNS, cue_counts, cue_pattern, frame_agreement, frame_scores, frame_table, load_frames,
+    COLUMNS, cue_counts, cue_pattern, frame_agreement, frame_prototypes, frame_scores, frame_table, load_frames,
 )
 
 LABELS = Path(__file__).parent / "data" / "frame_labels.csv"
@@ -48,6 +48,7 @@ def _write(tmp_path, text):
 
 
 MINI = """
+prototype: description
 cue_weight: 0.2
 threshold: 0.3
 frames:
@@ -125,6 +126,44 @@ def test_score_combines_cosine_and_cues_as_documented(tmp_path, embedder):
     pd.testing.assert_frame_equal(out, again, atol=1e-6)
 
 
+def test_default_prototype_adds_the_cues_vocabulary(tmp_path, embedder):
+    """prototype: description_and_cues (the bundled default): a frame's vector is its description
+    vector plus the mean of its cue vectors, normalised; a sentence near the cue words moves
+    towards the frame even without any cue."""
+    frames = load_frames(_write(tmp_path, MINI.replace("prototype: description", "prototype: description_and_cues")))
+    unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)  # noqa: E731
+    desc = unit(embedder.encode(["Money. Costs and prices.", "War. Armed conflict."]))
+    cues = [unit(embedder.encode(["cost", "price"])), unit(embedder.encode(["war", "troops"]))]
+    expected = unit(np.vstack([desc[i] + unit(cues[i].mean(0, keepdims=True))[0] for i in range(2)]))
+    np.testing.assert_allclose(frame_prototypes(frames, embedder), expected, atol=1e-5)
+    df = pd.DataFrame({"text": ["The bill for groceries went up again."]})
+    plain = frame_scores(df, None, embedder, load_frames(_write(tmp_path, MINI)))
+    with_cues = frame_scores(df, None, embedder, frames)
+    sent = unit(embedder.encode(df["text"].tolist()))
+    assert with_cues.iloc[0]["frame_money"] == pytest.approx(float(sent[0] @ expected[0]), abs=1e-5)
+    assert with_cues.iloc[0]["frame_money"] != pytest.approx(plain.iloc[0]["frame_money"], abs=1e-4)
+
+
+def test_packaged_validation_figures_belong_to_the_bundled_frames_file():
+    """The held-out figures shipped with framescope (and shown in the app and report) were
+    computed for exactly the bundled frames file: editing it without re-running
+    research/validation/frames/run.py fails here."""
+    import json
+
+    from framescope.measures.frames import VALIDATION, frame_validation, frames_digest
+
+    v = json.loads(VALIDATION.read_text(encoding="utf-8"))
+    assert v["frames_sha256"] == frames_digest(load_frames())
+    study = {"frames_sha256": v["frames_sha256"], "config": {"embed": {"model": "minilm"}}}
+    assert frame_validation(study) == v
+    assert frame_validation({**study, "frames_sha256": "0" * 64}) is None  # an edited frames file
+    assert frame_validation({**study, "config": {"embed": {"model": "tfidf"}}}) is None
+    assert {r["held_out"] for r in v["held_out"]} == {"news", "speeches", "official"}
+    for r in v["held_out"]:
+        assert r["accuracy"] > r["majority_accuracy"] and r["kappa"] > 0.2
+        assert r["other_predicted"] < 0.4
+
+
 def test_nothing_above_threshold_is_other(tmp_path, embedder):
     frames = load_frames(_write(tmp_path, MINI.replace("threshold: 0.3", "threshold: 1.5")))
     out = frame_scores(pd.DataFrame({"text": ["Costs and prices of war troops."]}), None, embedder, frames)
@@ -157,6 +196,11 @@ def test_frame_table_shares():
     assert a.loc["economic", "share"] == pytest.approx(2 / 3) and a.loc["economic", "n_sentences"] == 2
     assert a.loc["political", "label"] == "Political"
     assert out.groupby(["theme", "source"])["share"].sum().tolist() == pytest.approx([1.0, 1.0])
+    # every share has an interval around it; a frame with no sentence still gets a Wilson upper bound
+    assert ((out["ci_low"] <= out["share"] + 1e-12) & (out["share"] <= out["ci_high"] + 1e-12)).all()
+    assert a.loc["morality", "ci_low"] == 0 and a.loc["morality", "ci_high"] > 0.2
+    b = out[(out["theme"] == "t") & (out["source"] == "B")].set_index("frame")
+    assert b.loc["other", "share"] == 1.0 and b.loc["other", "ci_low"] < 0.5  # one sentence says little
     with pytest.raises(InputError, match="frame"):
         frame_table(df.drop(columns="frame"), MeasureConfig())
 

@@ -11,6 +11,7 @@ from framescope.artifacts import (
     package_versions, sha256_file, sha256_text, staging_dir, stored, write_json, write_table,
 )
 from framescope.engines.study import StudyRun
+from framescope.measures.frames import frames_digest
 from framescope.measures.speakers import voices_model
 from framescope.validate.study import apply_labels
 
@@ -80,7 +81,7 @@ def manifest(study: StudyRun, result: StudyResult) -> dict:
         "config": cfg.model_dump(mode="json"),
         "codebook": yaml.safe_load(codebook_path.read_text(encoding="utf-8")) if codebook_path else None,
         "codebook_sha256": sha256_file(codebook_path) if codebook_path else None,
-        "frames_sha256": sha256_text(yaml.safe_dump(frames.model_dump(), sort_keys=True)) if hasattr(frames, "model_dump") else None,
+        "frames_sha256": frames_digest(frames) if hasattr(frames, "model_dump") else None,
         "inputs": input_hashes(study.inputs),
         "embedding": {"model": study.embedder.model_id, "weights_sha256": study.embedder.weights_sha256},
         "voices_model": voices_model(),

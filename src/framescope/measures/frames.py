@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from typing import Literal
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +24,16 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from framescope.measures.bootstrap import measured_sentences, theme_order
+from framescope.measures.bootstrap import cluster_keys, measured_sentences, theme_order
 from framescope.config import MeasureConfig
 from framescope.config import validated
 from framescope.embed.cache import cached_encode
 from framescope.errors import InputError
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "frames.yaml"
+VALIDATION = BUNDLED.with_name("frames_validation.json")  # held-out figures of BUNDLED (research/validation/frames)
 FALLBACK = "other"
-COLUMNS = ["theme", "source", "frame", "label", "n_sentences", "share"]
+COLUMNS = ["theme", "source", "frame", "label", "n_sentences", "share", "ci_low", "ci_high"]
 
 
 class Frame(BaseModel):
@@ -55,7 +57,8 @@ class Frames(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = 1
     cue_weight: float = Field(0.2, ge=0, le=1)
-    threshold: float = Field(0.25, ge=-1, le=2)
+    threshold: float = Field(0.2, ge=-1, le=2)
+    prototype: Literal["description", "description_and_cues"] = "description_and_cues"
     frames: list[Frame] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -118,6 +121,48 @@ def load_frames(path: str | Path | None = None) -> Frames:
     return validated(Frames, data, f"frames file {p}")
 
 
+def frames_digest(frames: Frames) -> str:
+    """sha256 of a frames file's content (its validated model, so comments and layout do not
+    count): recorded in each run's manifest and in the packaged validation figures."""
+    from framescope.artifacts import sha256_text
+
+    return sha256_text(yaml.safe_dump(frames.model_dump(), sort_keys=True))
+
+
+def frame_validation(manifest: dict) -> dict | None:
+    """The packaged held-out validation of the bundled frames file (``VALIDATION``), when it
+    applies to a study: the study's frames file has the validated content and its embedding
+    model is the validated one. None otherwise (an edited frames file, another model)."""
+    import json
+
+    try:
+        v = json.loads(VALIDATION.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    model = ((manifest.get("config") or {}).get("embed") or {}).get("model")
+    if manifest.get("frames_sha256") != v.get("frames_sha256") or model != v.get("embedding_model"):
+        return None
+    return v
+
+
+def validation_summary(v: dict) -> str:
+    """One paragraph on the frame measure's held-out validation, for the app and the report."""
+    held, readers = v["held_out"], v["readers"]
+
+    def span(rows: list[dict], key: str, fmt: str = ".2f") -> str:
+        lo, hi = min(r[key] for r in rows), max(r[key] for r in rows)
+        return f"{lo:{fmt}}" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}}–{hi:{fmt}}"
+
+    n = sum(r["agreed"] for r in readers)
+    return (f"Validated on {len(held)} corpora nobody tuned it on (news, speeches, official documents): two "
+            f"blind readers labelled {sum(r['items'] for r in readers)} sentences with the Policy Frames "
+            f"Codebook and agreed on {n} (Cohen's κ {span(readers, 'kappa')}). Against their agreed labels the "
+            f"scorer's κ is {span(held, 'kappa')} held out (accuracy {span(held, 'accuracy', '.0%')}, against "
+            f"{span(held, 'majority_accuracy', '.0%')} for always answering the most common frame): moderate "
+            "agreement at best, so compare frame shares between sources and read the sentences, rather than "
+            "citing a share as the exact prevalence of a frame.")
+
+
 def cue_counts(texts: list[str], frames: Frames) -> np.ndarray:
     """Sentences × scored frames: number of distinct cues of each frame found in each text."""
     out = np.zeros((len(texts), len(frames.scored)), dtype=float)
@@ -126,6 +171,34 @@ def cue_counts(texts: list[str], frames: Frames) -> np.ndarray:
         for j, pats in enumerate(frames.patterns):
             out[i, j] = sum(1 for stem, p in pats if stem in t and p.search(t))
     return out
+
+
+def _norm(m: np.ndarray) -> np.ndarray:
+    return m / np.clip(np.linalg.norm(m, axis=1, keepdims=True), 1e-12, None)
+
+
+def frame_prototypes(frames: Frames, embedder) -> np.ndarray:
+    """Scored frames × dimensions, unit length: each frame's vector to compare sentences with.
+
+    ``prototype: description`` embeds "label. description". ``description_and_cues`` (the
+    default) adds the mean of the frame's cue vectors (each cue embedded alone, without its
+    ``*``) to that, so the prototype carries the codebook's own vocabulary; a frame without cues
+    keeps its description vector.
+    """
+    desc = _norm(np.asarray(cached_encode([f"{f.label}. {f.description}" for f in frames.scored], embedder),
+                            dtype=np.float32))
+    if frames.prototype == "description":
+        return desc
+    cues = sorted({c.replace("*", "").strip() for f in frames.scored for c in f.cues})
+    if not cues:
+        return desc
+    vec = dict(zip(cues, _norm(np.asarray(cached_encode(cues, embedder), dtype=np.float32))))
+    out = desc.copy()
+    for i, f in enumerate(frames.scored):
+        own = [vec[c.replace("*", "").strip()] for c in f.cues]
+        if own:
+            out[i] = desc[i] + _norm(np.mean(own, axis=0, keepdims=True))[0]
+    return _norm(out)
 
 
 def frame_scores(sentences: pd.DataFrame, vectors: np.ndarray | None, embedder, frames: Frames | None = None) -> pd.DataFrame:
@@ -143,9 +216,8 @@ def frame_scores(sentences: pd.DataFrame, vectors: np.ndarray | None, embedder, 
     vectors = np.asarray(vectors, dtype=np.float32)
     if len(vectors) != len(sentences):
         raise ValueError(f"{len(vectors)} vectors for {len(sentences)} sentences")
-    desc = np.asarray(cached_encode([f"{f.label}. {f.description}" for f in frames.scored], embedder), dtype=np.float32)
-    norm = lambda m: m / np.clip(np.linalg.norm(m, axis=1, keepdims=True), 1e-12, None)  # noqa: E731
-    cos = norm(vectors) @ norm(desc).T if len(vectors) else np.zeros((0, len(desc)))
+    protos = frame_prototypes(frames, embedder)
+    cos = _norm(vectors) @ protos.T if len(vectors) else np.zeros((0, len(protos)))
     score = cos + frames.cue_weight * (1.0 - 0.5 ** cue_counts(texts, frames))
     score = np.column_stack([score, np.full(len(score), frames.threshold)])
     keys = frames.keys
@@ -155,40 +227,58 @@ def frame_scores(sentences: pd.DataFrame, vectors: np.ndarray | None, embedder, 
 
 
 def frame_counts(sentences: pd.DataFrame, cfg: MeasureConfig) -> pd.DataFrame:
-    """Measured sentences per ``theme, source, frame`` (``n_sentences``): what ``frame_table``
-    needs from some sentences; the counts of partitions are stacked and summed there."""
+    """Measured sentences per ``theme, source, cluster, frame`` (``n_sentences``; ``cluster`` is
+    the resampling cluster, ``MeasureConfig.resample_unit``): what ``frame_table`` needs from
+    some sentences. A cluster lies inside one document, so the counts of partitions of whole
+    documents are stacked and summed there."""
     if "frame" not in sentences.columns:
         raise InputError("sentences table has no 'frame' column (run frame_scores first)")
     body = measured_sentences(sentences, cfg.include_non_body, ("source", "theme", "frame"))
     body = body[body["frame"].notna()]
-    return (body.assign(frame=body["frame"].astype(str)).groupby(["theme", "source", "frame"])
-                .size().rename("n_sentences").reset_index())
+    keys = pd.DataFrame({"theme": body["theme"].to_numpy(), "source": body["source"].to_numpy(),
+                         "cluster": cluster_keys(body, cfg.resample_unit).to_numpy(),
+                         "frame": body["frame"].astype(str).to_numpy()})
+    return (keys.groupby(["theme", "source", "cluster", "frame"], sort=True).size()
+                .rename("n_sentences").reset_index().astype({"n_sentences": "int64"}))
 
 
 def frame_table(sentences: pd.DataFrame | None, cfg: MeasureConfig, frames: Frames | None = None,
                 counts: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Share of each frame among the sentences of each theme × source (cells with sentences).
+    """Share of each frame among the sentences of each theme × source (cells with sentences),
+    with a cluster-bootstrap interval widened to at least the Wilson interval: for each theme,
+    the frames play the part of the themes in ``emphasis.shares_from_counts``, so a frame's
+    interval is computed exactly as a theme's emphasis interval is.
 
-    ``counts`` (``theme, source, frame, n_sentences``: :func:`frame_counts` of the
-    partitions, stacked) stands in for ``sentences`` when given.
+    ``counts`` (:func:`frame_counts` of the partitions, stacked) stands in for ``sentences``.
     """
+    from framescope.measures.emphasis import shares_from_counts
+
     frames = frames or load_frames(cfg.frames)
     if counts is None:
         counts = frame_counts(sentences, cfg)
     keys = frames.keys + sorted(set(counts["frame"].astype(str)) - set(frames.keys))
     labels = frames.labels
-    found = counts
-    counts = (counts.assign(frame=pd.Categorical(counts["frame"].astype(str), categories=keys))
-                    .groupby(["theme", "source", "frame"], observed=False)["n_sentences"].sum().reset_index())
-    totals = counts.groupby(["theme", "source"])["n_sentences"].transform("sum")
-    counts = counts[totals > 0].copy()
-    counts["share"] = counts["n_sentences"] / totals[totals > 0]
-    counts["frame"] = counts["frame"].astype(str)
-    counts["label"] = counts["frame"].map(lambda k: labels.get(k, k))
-    order = {t: i for i, t in enumerate(theme_order(found["theme"].unique()))}
-    counts = counts.assign(_o=counts["theme"].map(order), _f=counts["frame"].map({k: i for i, k in enumerate(keys)}))
-    counts = counts.sort_values(["_o", "source", "_f"], kind="stable")
-    return counts[COLUMNS].reset_index(drop=True).astype({"n_sentences": "int64", "share": "float64"})
+    parts = []
+    for theme in theme_order(counts["theme"].unique()):
+        sub = counts[counts["theme"] == theme]
+        sources = sorted(sub["source"].astype(str).unique())
+        table = pd.DataFrame({"source": sub["source"].astype(str).to_numpy(), "cluster": sub["cluster"].to_numpy(),
+                              "theme": sub["frame"].astype(str).to_numpy(),
+                              "n": sub["n_sentences"].to_numpy(np.int64),
+                              "words": sub["n_sentences"].to_numpy(float)})
+        shares = shares_from_counts(table, sources, keys, cfg)
+        shares = shares[shares["n_source"] > 0]
+        parts.append(pd.DataFrame({"theme": theme, "source": shares["source"].to_numpy(),
+                                   "frame": shares["theme"].to_numpy(), "n_sentences": shares["n_sentences"].to_numpy(),
+                                   "share": shares["share"].to_numpy(), "ci_low": shares["ci_low"].to_numpy(),
+                                   "ci_high": shares["ci_high"].to_numpy()}))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(COLUMNS, [str, str, str, str, "int64",
+                                                                           "float64", "float64", "float64"])})
+    out = pd.concat(parts, ignore_index=True)
+    out["label"] = out["frame"].map(lambda k: labels.get(k, k))
+    return out[COLUMNS].astype({"theme": str, "source": str, "frame": str, "n_sentences": "int64",
+                                "share": "float64", "ci_low": "float64", "ci_high": "float64"})
 
 
 def frame_agreement(labelled: pd.DataFrame, embedder, frames: Frames | None = None,

@@ -284,8 +284,8 @@ def theme_framing_blocks(t: dict, theme: str, labels: dict, sources: list[str]) 
     frames = _cell(t["frames"], theme)
     if len(frames):
         frames = frames[frames["share"] > 0].sort_values(["share", "frame"], ascending=[False, True], kind="stable")
-        blocks += [Heading("Frames", 4), _leading(frames, sources, N_FRAMES, "leading frames (share of sentences)",
-                                                  lambda r: f"{r.label} {r.share:.0%}")]
+        blocks += [Heading("Frames", 4), _leading(frames, sources, N_FRAMES,
+                                                  "leading frames (share of sentences, 95% CI)", _frame_share)]
 
     voices = _cell(t["voices"], theme)
     if len(voices):
@@ -303,6 +303,13 @@ def theme_framing_blocks(t: dict, theme: str, labels: dict, sources: list[str]) 
                    Table(pd.DataFrame(rows), "The most similar sentence pairs across two sources: the same "
                          "subject, framed by each.", wrap=("sentence A", "sentence B"))]
     return blocks
+
+
+def _frame_share(r) -> str:
+    lo, hi = getattr(r, "ci_low", None), getattr(r, "ci_high", None)
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):  # a study from before frame intervals
+        return f"{r.label} {r.share:.0%}"
+    return f"{r.label} {r.share:.0%} ({lo:.0%}–{hi:.0%})"
 
 
 def _leading(df: pd.DataFrame, sources: list[str], n: int, column: str, fmt) -> Table:

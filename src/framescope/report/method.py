@@ -73,6 +73,7 @@ def method_section(manifest: dict, t: dict, validation: list, model: dict | None
         ]
     if validation:
         blocks += [Heading("Validation against hand labels", 3)] + validation
+    blocks += frame_validation_blocks(manifest)
     blocks += [Heading("Limits of these measures", 3)] + [Text(x, lead=lead) for lead, x in _limits(me, docs_per_source)]
     blocks += [Heading("References", 3)] + [Text(r) for r in REFERENCES]
     return Section("5. Method notes", "method", blocks)
@@ -108,10 +109,10 @@ def _limits(me: dict, docs_per_source: pd.Series) -> list[tuple[str, str]]:
                          "tone and terms rest on a handful of sentences and their intervals are wide."),
         ("Sentence-level themes.", "Each sentence gets exactly one theme. A sentence that touches two themes goes "
                                    "to the nearer one, and short sentences lean on their neighbours' context."),
-        ("Frames.", "Frame scores are similarity to frame descriptions plus lexical cues, not a trained "
-                    "classifier. Their agreement with hand labels is fair to moderate at best (see the validation "
-                    "above where the study has one), so read frame shares as comparisons between cells scored the "
-                    "same way, with the sentences at hand, not as absolute prevalence."),
+        ("Frames.", "Frame scores are similarity to frame prototypes plus lexical cues, not a trained "
+                    "classifier. Their agreement with two blind readers is moderate at best (see the frame "
+                    "validation above), so read frame shares as comparisons between cells scored the same way, "
+                    "with the sentences at hand, not as absolute prevalence."),
         ("Dependence.", "The chi-square test treats sentences as independent; they are not (they cluster in "
                         "paragraphs and documents). The bootstrap intervals respect this clustering, the "
                         "chi-square p-value overstates certainty."),
@@ -121,6 +122,25 @@ def _limits(me: dict, docs_per_source: pd.Series) -> list[tuple[str, str]]:
                                       "a few texts, and the intervals cover variation within them, not across "
                                       "the source's output."))
     return out
+
+
+def frame_validation_blocks(manifest: dict) -> list:
+    """The frame measure's packaged held-out validation, when it applies to the study's frames file
+    and model (``measures.frames.frame_validation``); a note saying none applies otherwise."""
+    from framescope.measures.frames import frame_validation, validation_summary
+
+    v = frame_validation(manifest)
+    blocks: list = [Heading("Frame validation", 3)]
+    if not v:
+        return blocks + [Text("This study's frames file or embedding model is not the one framescope validated "
+                              "(docs/measures.md), so no agreement figure applies to its frame shares.", kind="note")]
+    rows = pd.DataFrame([{"held-out set": r["held_out"], "Cohen's κ": f"{r['kappa']:.2f}",
+                          "accuracy": f"{r['accuracy']:.0%}", "most common frame always": f"{r['majority_accuracy']:.0%}",
+                          "'other' predicted": f"{r['other_predicted']:.0%}", "'other' by readers": f"{r['other_gold']:.0%}"}
+                         for r in v["held_out"]])
+    return blocks + [Text(validation_summary(v)),
+                     Table(rows, "The frame scorer against two blind readers' agreed labels, each set scored with the "
+                                 f"setting chosen on the other sets (`{v['command']}`).")]
 
 
 def evaluation_blocks(evaluation: dict) -> list:

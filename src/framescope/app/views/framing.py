@@ -12,6 +12,7 @@ from framescope.app.palette import chart, source_colours, style
 from framescope.app.study import require_study
 from framescope.measures.divergence import MAX_PAIRED_SOURCES
 from framescope.measures.exemplars import paired_contrasts
+from framescope.measures.frames import frame_validation, validation_summary
 from framescope.themes.codebook import UNASSIGNED
 
 N_TERMS = 10
@@ -161,12 +162,23 @@ with c_frames:
             f = frames[frames["source"] == s].set_index("label").reindex(order_f)
             fig.add_trace(go.Bar(
                 y=[plain(x) for x in order_f], x=f["share"], orientation="h", name=plain(study.slabel(s)),
-                marker_color=colours[s], customdata=f[["n_sentences"]],
-                hovertemplate="%{y}: %{x:.0%} (n=%{customdata[0]})<extra>" + plain(study.slabel(s)) + "</extra>"))
+                marker_color=colours[s], customdata=f[["n_sentences", "ci_low", "ci_high"]],
+                error_x=dict(type="data", symmetric=False, array=(f["ci_high"] - f["share"]).clip(lower=0),
+                             arrayminus=(f["share"] - f["ci_low"]).clip(lower=0), thickness=1, width=2),
+                hovertemplate="%{y}: %{x:.0%} (n=%{customdata[0]}; 95% CI %{customdata[1]:.0%}–"
+                              "%{customdata[2]:.0%})<extra>" + plain(study.slabel(s)) + "</extra>"))
         fig.update_layout(barmode="group", xaxis=dict(tickformat=".0%", title="share of sentences"))
         fig.update_yaxes(autorange="reversed")
         chart(style(fig, height=int(140 + 16 * len(order_f) * (1 + len(srcs))),
                               legend_title="Source"), "frames")
+        st.caption("Bars: 95% intervals (cluster bootstrap over paragraphs, at least Wilson).")
+    validated = frame_validation(study.manifest)
+    if validated:
+        st.caption("**How far to trust the frames.** " + escape_markdown(validation_summary(validated)))
+    else:
+        st.caption("**How far to trust the frames.** This study's frames file or embedding model is not the one "
+                   "framescope validated (docs/measures.md), so no agreement figure applies: label some of your "
+                   "own sentences and check them with `framing.frame_agreement`.")
 
 # -- voices -------------------------------------------------------------------------------------
 st.subheader("Voices quoted")
