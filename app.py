@@ -5,4 +5,5 @@ package also starts, so the repository and a wheel open the same app.
 """
 from framescope.app.main import main
 
-main()
+if __name__ == "__main__":  # Streamlit runs this file as __main__; a spawned worker process that
+    main()                  # re-imports it (as __mp_main__, after an AppTest) must not start the app

@@ -283,6 +283,25 @@ def test_every_page_renders_on_the_seed_study(study):
     assert len(at.get("plotly_chart")) >= 2  # terms, tone (and frames)
 
 
+def test_readers_share_one_copy_of_the_tables_and_of_what_pages_compute(study):
+    """Ten readers of one study should cost about what one does: the tables are read once per
+    server process, and the figures a page builds (the sentence map, the emphasis charts) are
+    built once per study version and source selection, then reused by every session."""
+    from framescope.app.study import _memo, _tables, study_stamp
+
+    first = open_page(open_page(app_test().run(), "themes"), "emphasis")
+    stamp = study_stamp(study)
+    memo = _memo(str(study), stamp)
+    built = len(memo)
+    assert built >= 5  # the map, four emphasis charts, ...
+    second = open_page(open_page(app_test().run(), "themes"), "emphasis")
+    assert len(memo) == built  # the second reader's pages built nothing new
+    assert _tables(str(study), stamp) is _tables(str(study), stamp)  # one copy, not one per session
+    assert [c.proto.spec for c in first.get("plotly_chart")] == [c.proto.spec for c in second.get("plotly_chart")]
+    second.multiselect(key=f"fs_sources::{study}").set_value(["global_times", "foreign_policy"]).run()
+    assert not second.exception and len(memo) > built  # another selection: its own figures
+
+
 def test_sidebar_source_filter_drives_the_tables(study):
     at = app_test().run()
     sources = at.multiselect(key=f"fs_sources::{study}")

@@ -271,13 +271,13 @@ def _until(pg, check, timeout: float = 60.0) -> None:
         pg.wait_for_timeout(300)
 
 
-def _press(pg, key: str, before: int) -> None:
-    """Press a label's keyboard shortcut until one label is added. Streamlit registers a button's
-    ``shortcut`` when the button is drawn; on a loaded 2-core machine a press that arrives just
-    after a rerun was seen to be dropped (twice in a full suite, never alone), so an unanswered
-    press is repeated, as a reader would, but never once a label has been added."""
+def _label_by(pg, act, before: int) -> None:
+    """Give one label by ``act()`` (a button click or a keyboard shortcut) and wait until the study
+    has exactly one more. On a loaded 2-core machine a click or key press that arrives just as a
+    rerun starts was seen to be dropped (three times in full suites, never alone), so an unanswered
+    action is repeated, as a reader would, but never once a label has been added."""
     for _ in range(4):
-        pg.keyboard.press(key)
+        act()
         try:
             _until(pg, lambda: _labelled(pg) > before, timeout=15.0)
             break
@@ -318,18 +318,18 @@ def test_label_twenty_sentences_reload_and_see_agreement_and_corrected_shares(se
             _until(page, lambda: _shown_sentence(page) != shown)
             assert _labelled(page) == before
         elif actions == 9:  # label one wrongly by key, then undo it
-            _press(page, key["none"] if label != "none" else key[named[0]], before)
+            wrong = key["none"] if label != "none" else key[named[0]]
+            _label_by(page, lambda: page.keyboard.press(wrong), before)
             page.get_by_role("button", name=re.compile("^Undo")).click()
             _until(page, lambda: _labelled(page) == before)
             assert _shown_sentence(page) == shown
         elif actions % 2:  # a keyboard shortcut
             page.locator("[data-testid='stMain'] h4").first.click()  # focus on the page, not in a text box
             page.get_by_role("button", name=re.compile("^" + re.escape(button[label]))).wait_for(state="visible")
-            _press(page, key[label], before)
+            _label_by(page, lambda: page.keyboard.press(key[label]), before)
             by_key += 1
         else:
-            page.get_by_role("button", name=re.compile("^" + re.escape(button[label]))).click()
-            _until(page, lambda: _labelled(page) == before + 1)
+            _label_by(page, page.get_by_role("button", name=re.compile("^" + re.escape(button[label]))).click, before)
         actions += 1
         assert actions < 40
     assert by_key >= 5 and skipped_text is not None

@@ -5,6 +5,10 @@ opened at start is `$FRAMESCOPE_STUDY`, else the packaged seed study. Started by
 `framescope app [STUDY_DIR]` (this file, from the installed package) or `streamlit run app.py`
 in the repository (which calls :func:`main`).
 """
+import json
+import os
+import time
+
 import streamlit as st
 
 from framescope.app import page_file
@@ -32,8 +36,23 @@ def main() -> None:
             page("export", "Export", "download"),
         ],
     })
-    sidebar()
-    navigation.run()
+    started = time.perf_counter()
+    try:
+        sidebar()
+        navigation.run()
+    finally:
+        if os.environ.get("FRAMESCOPE_PAGE_TIMES"):
+            log_page_time(navigation.title, time.perf_counter() - started)
+
+
+def log_page_time(title: str, seconds: float) -> None:
+    """With ``$FRAMESCOPE_PAGE_TIMES`` set to a file, append one JSON line per script run (page
+    title, seconds on the server): how research/app_load.py separates the server's time from the
+    browsers'."""
+    path = os.environ.get("FRAMESCOPE_PAGE_TIMES")
+    if path:  # an append of one short line: concurrent sessions do not interleave within it
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"page": title, "seconds": round(seconds, 4)}) + "\n")
 
 
 if __name__ == "__main__":

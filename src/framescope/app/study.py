@@ -1,8 +1,11 @@
 """Which study is open, its cached tables, and the sources selected in the sidebar.
 
-Tables are cached with `st.cache_data` keyed by the study folder and a *stamp* built from the
-files' sizes and modification times, so nothing large is hashed and an edited or re-run study
-is re-read automatically. The committed seed study is never written to: editing it first makes
+Tables are read once per server process and shared by every session (`st.cache_resource`, keyed
+by the study folder and a *stamp* built from the files' sizes and modification times, so nothing
+large is hashed and an edited or re-run study is re-read automatically). They are shared, so
+pages never modify them in place. What the pages compute from them (figures, findings) is kept
+the same way, per study version, by :meth:`Study.memo`: ten people reading one study cost about
+what one does. The committed seed study is never written to: editing it first makes
 a copy in this session's temporary folder.
 """
 from __future__ import annotations
@@ -10,8 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -54,21 +61,57 @@ def study_stamp(path: str | Path) -> str:
     return sha256_text("|".join(parts))[:16]
 
 
-@st.cache_data(show_spinner="Reading the study tables…", max_entries=12)
+@st.cache_resource(show_spinner="Reading the study tables…", max_entries=12)
 def _tables(path: str, stamp: str) -> dict[str, pd.DataFrame]:
     del stamp  # part of the cache key only
     return {name: read_table(path, name) for name in (*TABLES, *EXTRA_TABLES)}
 
 
-@st.cache_data(show_spinner=False, max_entries=12)
+@st.cache_resource(show_spinner=False, max_entries=12)
 def _manifest(path: str, stamp: str) -> dict:
     del stamp
     return read_manifest(path)
 
 
-@st.cache_data(show_spinner=False, max_entries=12)
+@st.cache_resource(show_spinner=False, max_entries=12)
 def _summary(path: str, stamp: str) -> StudySummary:
     return study_summary(_tables(path, stamp), _manifest(path, stamp))
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _labels(path: str, stamp: str) -> tuple[dict[str, str], dict[str, str]]:
+    tables = _tables(path, stamp)
+    return _label_map(tables["documents"], "source", "outlet"), _label_map(tables["themes"], "theme", "label")
+
+
+class Memo:
+    """What the pages computed from one version of one study, shared by all sessions: key ->
+    value, the least recently used dropped beyond ``size``. Two sessions asking for a missing key
+    at once may both build it; the values are equal, and either is kept."""
+
+    def __init__(self, size: int = 64):
+        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _memo(path: str, stamp: str) -> Memo:
+    del path, stamp
+    return Memo()
 
 
 def _label_map(df: pd.DataFrame, key: str, label: str) -> dict[str, str]:
@@ -87,6 +130,7 @@ class Study:
 
     path: Path
     name: str
+    stamp: str
     tables: dict[str, pd.DataFrame]
     manifest: dict
     all_sources: list[str]
@@ -106,6 +150,12 @@ class Study:
         if "source_a" in df and "source_b" in df:
             return df[df["source_a"].isin(keep) & df["source_b"].isin(keep)]
         return df
+
+    def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """``build()``, computed once per study version, sources selected and ``key`` (which must
+        name everything else the value depends on: the page's widgets), then shared by every
+        session. The value is shared: never modify it (a Plotly figure is drawn as it is)."""
+        return _memo(str(self.path), self.stamp).get((*key, tuple(self.sources)), build)
 
     @property
     def editable(self) -> bool:
@@ -187,11 +237,11 @@ def open_study() -> Study | None:
     all_sources = sorted(str(s) for s in docs["source"].unique()) if not docs.empty else []
     chosen = st.session_state.get(f"fs_sources::{path}", all_sources)
     chosen = [s for s in all_sources if s in set(chosen)] or all_sources
+    source_label, theme_label = _labels(str(path), stamp)
     return Study(
-        path=path, name=label, tables=tables, manifest=manifest,
+        path=path, name=label, stamp=stamp, tables=tables, manifest=manifest,
         all_sources=all_sources, sources=chosen, summary=_summary(str(path), stamp),
-        source_label=_label_map(docs, "source", "outlet"),
-        theme_label=_label_map(tables["themes"], "theme", "label"),
+        source_label=source_label, theme_label=theme_label,
     )
 
 

@@ -19,10 +19,11 @@ st.title("Document")
 if not doc_ids:
     st.info("This study has no documents.")
     st.stop()
+names = study.memo(("document_names",), lambda: {
+    str(d): f"{d} · {study.slabel(s)} · {str(t)[:90]}"
+    for d, s, t in zip(docs["doc_id"], docs["source"], docs["title"] if "title" in docs else [""] * len(docs))})
 doc_id = st.selectbox("Document", doc_ids, index=doc_ids.index(wanted) if wanted in doc_ids else 0,
-                      format_func=lambda d: f"{d} · {study.slabel(docs.set_index('doc_id').at[d, 'source'])}"
-                                            f" · {str(docs.set_index('doc_id').at[d, 'title'])[:90]}",
-                      key=f"doc_pick::{wanted}")
+                      format_func=names.get, key=f"doc_pick::{wanted}")
 if wanted and wanted not in doc_ids:
     st.warning("That document is not part of the open study; showing the first document instead.")
 doc = docs[docs["doc_id"] == doc_id].iloc[0]

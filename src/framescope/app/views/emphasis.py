@@ -50,32 +50,46 @@ def cell_hover(s: str, t: str) -> str:
 
 # -- heatmap ------------------------------------------------------------------------------------
 st.subheader("Who stresses which theme")
-fig = emphasis_heatmap(emph, study.table("themes"), min_cell, sources=sources, measure=measure, rows=order,
-                       source_labels={s: study.slabel(s) for s in sources})
-fig.update_layout(title=None, width=None)  # the app's chart fills the page
-fig.update_xaxes(side="top", tickangle=0)
-chart(style(fig, height=fig.layout.height - 40), "heatmap")
+
+
+def heatmap() -> go.Figure:
+    fig = emphasis_heatmap(emph, study.table("themes"), min_cell, sources=sources, measure=measure, rows=order,
+                           source_labels={s: study.slabel(s) for s in sources})
+    fig.update_layout(title=None, width=None)  # the app's chart fills the page
+    fig.update_xaxes(side="top", tickangle=0)
+    return style(fig, height=fig.layout.height - 40)
+
+
+# every figure of this page is built once per study, sources and widget values (Study.memo)
+view = (measure, show_unassigned)
+chart(study.memo(("emphasis_heatmap", *view), heatmap), "heatmap")
 st.caption("Read down a column: each source's sentences add up to 100% over all themes "
            "(with the unassigned ones). n = body sentences of the source in the theme. Rows: the theme the "
            "sources differ most on first. The colour scale ends at the largest share shown, not at 100%.")
 
 # -- bars with CIs ------------------------------------------------------------------------------
 st.subheader("Shares with 95% confidence intervals")
-fig = go.Figure()
-for s in sources:
-    rows = cells.loc[s].reindex(order)
-    bar = dict(y=theme_names, x=rows[measure], orientation="h", name=plain(study.slabel(s)),
-               marker_color=colours[s], marker_opacity=[0.45 if small else 1.0 for small in rows["small_cell"]],
-               hovertext=[cell_hover(s, t) for t in order], hoverinfo="text")
-    if measure == "share":
-        bar["error_x"] = dict(type="data", symmetric=False, array=rows["ci_high"] - rows["share"],
-                              arrayminus=rows["share"] - rows["ci_low"], thickness=1.5, width=3)
-    fig.add_trace(go.Bar(**bar))
-fig.update_yaxes(autorange="reversed")
-fig.update_layout(barmode="group", bargroupgap=0.05, xaxis=dict(
-    title="share of the source's body sentences" if measure == "share" else "share of the source's words",
-    tickformat=".0%", rangemode="tozero"))
-chart(style(fig, height=110 + len(order) * (13 * len(sources) + 16), legend_title="Source"), "bars")
+
+
+def bars() -> go.Figure:
+    fig = go.Figure()
+    for s in sources:
+        rows = cells.loc[s].reindex(order)
+        bar = dict(y=theme_names, x=rows[measure], orientation="h", name=plain(study.slabel(s)),
+                   marker_color=colours[s], marker_opacity=[0.45 if small else 1.0 for small in rows["small_cell"]],
+                   hovertext=[cell_hover(s, t) for t in order], hoverinfo="text")
+        if measure == "share":
+            bar["error_x"] = dict(type="data", symmetric=False, array=rows["ci_high"] - rows["share"],
+                                  arrayminus=rows["share"] - rows["ci_low"], thickness=1.5, width=3)
+        fig.add_trace(go.Bar(**bar))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(barmode="group", bargroupgap=0.05, xaxis=dict(
+        title="share of the source's body sentences" if measure == "share" else "share of the source's words",
+        tickformat=".0%", rangemode="tozero"))
+    return style(fig, height=110 + len(order) * (13 * len(sources) + 16), legend_title="Source")
+
+
+chart(study.memo(("emphasis_bars", *view), bars), "bars")
 st.caption(f"Faded bars: cells with fewer than {min_cell} sentences, whose intervals are wide. A share of 0 "
            "still has a valid interval: the data rule out large shares, not small ones."
            if measure == "share" else "Word shares have no interval; switch to sentence shares for CIs.")
@@ -108,17 +122,22 @@ else:
     st.markdown(f"Cells that depart most from the pooled corpus (|residual| ≥ {RESIDUAL_THRESHOLD}, about the "
                 f"{ALPHA:.0%} level):\n"
                 + ("\n".join(lines) if lines else "- none"))
-    lim = max(2.5, float(res.abs().max().max()) if res.size else 2.5)
-    fig = go.Figure(go.Heatmap(
-        z=res.values, x=source_names, y=theme_names, zmid=0, zmin=-lim, zmax=lim, colorscale="RdBu", xgap=2, ygap=2,
-        reversescale=True, text=[[f"{v:+.1f}" for v in row] for row in res.values], texttemplate="%{text}",
-        hoverinfo="text", hovertext=[[f"{plain(study.slabel(s))} · {plain(study.tlabel(t))}<br>residual {res.at[t, s]:+.2f}"
-                                      for s in sources] for t in order],
-        colorbar=dict(title="residual"),
-    ))
-    fig.update_xaxes(side="top", tickangle=0)
-    fig.update_yaxes(autorange="reversed")
-    chart(style(fig, height=90 + 44 * len(order)), "residuals")
+
+    def residuals() -> go.Figure:
+        lim = max(2.5, float(res.abs().max().max()) if res.size else 2.5)
+        fig = go.Figure(go.Heatmap(
+            z=res.values, x=source_names, y=theme_names, zmid=0, zmin=-lim, zmax=lim, colorscale="RdBu", xgap=2,
+            ygap=2, reversescale=True, text=[[f"{v:+.1f}" for v in row] for row in res.values],
+            texttemplate="%{text}", hoverinfo="text",
+            hovertext=[[f"{plain(study.slabel(s))} · {plain(study.tlabel(t))}<br>residual {res.at[t, s]:+.2f}"
+                        for s in sources] for t in order],
+            colorbar=dict(title="residual"),
+        ))
+        fig.update_xaxes(side="top", tickangle=0)
+        fig.update_yaxes(autorange="reversed")
+        return style(fig, height=90 + 44 * len(order))
+
+    chart(study.memo(("emphasis_residuals", *view), residuals), "residuals")
     st.caption("Adjusted standardized residuals: red = more sentences on the theme than expected if "
                f"all sources had the pooled shares, blue = fewer. Beyond ±{RESIDUAL_THRESHOLD} is notable.")
 
@@ -133,9 +152,13 @@ elif gaps.empty:
 else:
     best = largest_gaps(gaps[gaps["theme"].isin(order)], sources)
     labels = {s: study.slabel(s) for s in sources}
-    fig = gap_figure(best, study.table("themes"), labels)
-    fig.update_layout(title=None, width=None)
-    chart(style(fig, height=fig.layout.height - 40), "gaps")
+
+    def gaps_chart() -> go.Figure:
+        fig = gap_figure(best, study.table("themes"), labels)
+        fig.update_layout(title=None, width=None)
+        return style(fig, height=fig.layout.height - 40)
+
+    chart(study.memo(("emphasis_gaps", *view), gaps_chart), "gaps")
     st.caption(("How to read: this study has more than " f"{MAX_PAIRED_SOURCES} sources, so each source is compared "
                 "with all the other sources of the study pooled; for each theme, the selected source whose share "
                 "differs most from the pool's, largest difference first." if against_the_rest(gaps) else
@@ -186,21 +209,25 @@ if et.empty or et["period"].nunique() < 2:
 else:
     present = [t for t in order if t in set(et["theme"])]
     theme = st.selectbox("Theme", present, format_func=study.tlabel, key="time_theme")
-    sub = et[et["theme"] == theme].sort_values("period")
-    fig = go.Figure()
-    for s in sources:
-        rows = sub[sub["source"] == s]
-        if rows.empty:
-            continue
-        fig.add_trace(go.Scatter(
-            x=rows["period"].astype(str), y=rows["share"], mode="lines+markers", name=plain(study.slabel(s)),
-            line_color=colours[s], customdata=rows[["n_sentences"]],
-            error_y=dict(type="data", symmetric=False, array=rows["ci_high"] - rows["share"],
-                         arrayminus=rows["share"] - rows["ci_low"], thickness=1),
-            hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]})<extra>" + plain(study.slabel(s)) + "</extra>"))
-    fig.update_layout(yaxis=dict(title="share of the period's sentences", tickformat=".0%", rangemode="tozero"),
-                      xaxis_title="period")
-    chart(style(fig, height=380, legend_title="Source"), "time")
+
+    def over_time() -> go.Figure:
+        sub = et[et["theme"] == theme].sort_values("period")
+        fig = go.Figure()
+        for s in sources:
+            rows = sub[sub["source"] == s]
+            if rows.empty:
+                continue
+            fig.add_trace(go.Scatter(
+                x=rows["period"].astype(str), y=rows["share"], mode="lines+markers", name=plain(study.slabel(s)),
+                line_color=colours[s], customdata=rows[["n_sentences"]],
+                error_y=dict(type="data", symmetric=False, array=rows["ci_high"] - rows["share"],
+                             arrayminus=rows["share"] - rows["ci_low"], thickness=1),
+                hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]})<extra>" + plain(study.slabel(s)) + "</extra>"))
+        fig.update_layout(yaxis=dict(title="share of the period's sentences", tickformat=".0%", rangemode="tozero"),
+                          xaxis_title="period")
+        return style(fig, height=380, legend_title="Source")
+
+    chart(study.memo(("emphasis_time", show_unassigned, theme), over_time), "time")
 
 with st.expander("The emphasis table"):
     st.dataframe(emph.assign(source=emph["source"].map(study.slabel), theme=emph["theme"].map(study.tlabel)),

@@ -87,21 +87,20 @@ def term_bars(t: pd.DataFrame, sign: int, colour: str, who: str) -> go.Bar:
                       + "<br>used %{customdata[1]} times<extra></extra>")
 
 
-if not term_srcs:
-    st.caption("No distinctive terms for this theme (too few words).")
-elif len(term_srcs) == 2:  # the classic two-sided display: one source to the right, one to the left
-    a, b = term_srcs
-    ta, tb = (terms[terms["source"] == s].nlargest(N_TERMS, "z") for s in (a, b))
-    ta, tb = ta[ta["z"] > 0], tb[tb["z"] > 0]
-    fig = go.Figure([term_bars(tb.sort_values("z"), -1, colours[b], study.slabel(b)),
-                     term_bars(ta.sort_values("z"), 1, colours[a], study.slabel(a))])
-    fig.add_vline(x=0, line_width=1, line_color="#444")
-    fig.update_layout(barmode="overlay", xaxis_title=f"← more {plain(study.slabel(b))}   ·   z-score   ·   "
-                                                     f"more {plain(study.slabel(a))} →")
-    fig.update_yaxes(categoryorder="array", categoryarray=[plain(x) for x in
-                     [*tb.sort_values("z", ascending=False)["term"], *ta.sort_values("z")["term"]]])
-    chart(style(fig, height=140 + 20 * (len(ta) + len(tb)), legend_title="Used more by"), "terms")
-else:
+def terms_chart() -> go.Figure:
+    """The distinctive-terms chart (built once per study, sources and theme: Study.memo)."""
+    if len(term_srcs) == 2:  # the classic two-sided display: one source to the right, one to the left
+        a, b = term_srcs
+        ta, tb = (terms[terms["source"] == s].nlargest(N_TERMS, "z") for s in (a, b))
+        ta, tb = ta[ta["z"] > 0], tb[tb["z"] > 0]
+        fig = go.Figure([term_bars(tb.sort_values("z"), -1, colours[b], study.slabel(b)),
+                         term_bars(ta.sort_values("z"), 1, colours[a], study.slabel(a))])
+        fig.add_vline(x=0, line_width=1, line_color="#444")
+        fig.update_layout(barmode="overlay", xaxis_title=f"← more {plain(study.slabel(b))}   ·   z-score   ·   "
+                                                         f"more {plain(study.slabel(a))} →")
+        fig.update_yaxes(categoryorder="array", categoryarray=[plain(x) for x in
+                         [*tb.sort_values("z", ascending=False)["term"], *ta.sort_values("z")["term"]]])
+        return style(fig, height=140 + 20 * (len(ta) + len(tb)), legend_title="Used more by")
     fig = make_subplots(rows=1, cols=len(term_srcs), horizontal_spacing=0.12,
                         subplot_titles=[plain(study.slabel(s)) for s in term_srcs])
     for i, s in enumerate(term_srcs, start=1):
@@ -113,9 +112,60 @@ else:
         fig.add_trace(bar, row=1, col=i)
         fig.add_vline(x=0, line_width=1, line_color="#444", row=1, col=i)
     fig.update_xaxes(title_text="z-score", zeroline=True)
-    chart(style(fig, height=120 + 24 * (N_TERMS + N_TERMS // 2)), "terms")
+    return style(fig, height=120 + 24 * (N_TERMS + N_TERMS // 2))
 
-# -- tone ---------------------------------------------------------------------------------------
+
+if not term_srcs:
+    st.caption("No distinctive terms for this theme (too few words).")
+else:
+    chart(study.memo(("framing_terms", theme), terms_chart), "terms")
+
+# -- tone and frames -----------------------------------------------------------------------------
+# Both charts are built once per study, sources and theme, and shared by every session (Study.memo).
+
+
+def tone_chart(tone: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for s, r in tone.iterrows():
+        fig.add_trace(go.Scatter(
+            x=[r["mean"]], y=[plain(study.slabel(s))], mode="markers+text", name=plain(study.slabel(s)),
+            text=[f"{r['mean']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}], n={int(r['n_sentences'])}"],
+            textposition="top center", textfont=dict(size=12, color="#333"),
+            marker=dict(color=colours[s], size=13, symbol="circle-open" if r["small_cell"] else "circle",
+                        line=dict(width=2)),
+            error_x=dict(type="data", symmetric=False, array=[r["ci_high"] - r["mean"]],
+                         arrayminus=[r["mean"] - r["ci_low"]], thickness=2, color=colours[s]),
+            hovertemplate=f"mean %{{x:+.2f}} (95% CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f}), "
+                          f"n={int(r['n_sentences'])}<extra></extra>", showlegend=False))
+    fig.add_vline(x=0, line_dash="dot", line_color="#888")
+    fig.update_xaxes(range=[-1.05, 1.05], title="mean tone (VADER compound)")
+    fig.update_yaxes(range=[len(tone) - 0.5, -0.9])  # room above the first label
+    return style(fig, height=110 + 55 * len(tone))
+
+
+def frames_chart(frames: pd.DataFrame) -> go.Figure:
+    used = frames.groupby("label")["share"].max()
+    order_f = frames[frames["label"].isin(used[used > 0].index)].groupby("label")["share"].mean()
+    order_f = order_f.sort_values(ascending=False).index.tolist()
+    has_ci = {"ci_low", "ci_high"} <= set(frames.columns)  # studies written before frame intervals have none
+    fig = go.Figure()
+    for s in srcs:
+        f = frames[frames["source"] == s].set_index("label").reindex(order_f)
+        bar = dict(y=[plain(x) for x in order_f], x=f["share"], orientation="h", name=plain(study.slabel(s)),
+                   marker_color=colours[s], customdata=f[["n_sentences"]],
+                   hovertemplate="%{y}: %{x:.0%} (n=%{customdata[0]})<extra>" + plain(study.slabel(s)) + "</extra>")
+        if has_ci:
+            bar.update(customdata=f[["n_sentences", "ci_low", "ci_high"]],
+                       error_x=dict(type="data", symmetric=False, array=(f["ci_high"] - f["share"]).clip(lower=0),
+                                    arrayminus=(f["share"] - f["ci_low"]).clip(lower=0), thickness=1, width=2),
+                       hovertemplate="%{y}: %{x:.0%} (n=%{customdata[0]}; 95% CI %{customdata[1]:.0%}–"
+                                     "%{customdata[2]:.0%})<extra>" + plain(study.slabel(s)) + "</extra>")
+        fig.add_trace(go.Bar(**bar))
+    fig.update_layout(barmode="group", xaxis=dict(tickformat=".0%", title="share of sentences"))
+    fig.update_yaxes(autorange="reversed")
+    return style(fig, height=int(140 + 16 * len(order_f) * (1 + len(srcs))), legend_title="Source")
+
+
 c_tone, c_frames = st.columns(2)
 with c_tone:
     st.subheader("Tone")
@@ -125,26 +175,10 @@ with c_tone:
     if tone.empty:
         st.caption("No tone scores for this theme.")
     else:
-        fig = go.Figure()
-        for s, r in tone.iterrows():
-            fig.add_trace(go.Scatter(
-                x=[r["mean"]], y=[plain(study.slabel(s))], mode="markers+text", name=plain(study.slabel(s)),
-                text=[f"{r['mean']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}], n={int(r['n_sentences'])}"],
-                textposition="top center", textfont=dict(size=12, color="#333"),
-                marker=dict(color=colours[s], size=13, symbol="circle-open" if r["small_cell"] else "circle",
-                            line=dict(width=2)),
-                error_x=dict(type="data", symmetric=False, array=[r["ci_high"] - r["mean"]],
-                             arrayminus=[r["mean"] - r["ci_low"]], thickness=2, color=colours[s]),
-                hovertemplate=f"mean %{{x:+.2f}} (95% CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f}), "
-                              f"n={int(r['n_sentences'])}<extra></extra>", showlegend=False))
-        fig.add_vline(x=0, line_dash="dot", line_color="#888")
-        fig.update_xaxes(range=[-1.05, 1.05], title="mean tone (VADER compound)")
-        fig.update_yaxes(range=[len(tone) - 0.5, -0.9])  # room above the first label
-        chart(style(fig, height=110 + 55 * len(tone)), "tone")
+        chart(study.memo(("framing_tone", theme), lambda: tone_chart(tone)), "tone")
         if tone["small_cell"].any():
             st.caption("Open circles: fewer than 5 sentences.")
 
-# -- frames -------------------------------------------------------------------------------------
 with c_frames:
     st.subheader("Frame dimensions")
     st.caption("Share of the theme's sentences whose strongest frame is each dimension of the "
@@ -154,24 +188,9 @@ with c_frames:
     if frames.empty:
         st.caption("No frame scores for this theme.")
     else:
-        used = frames.groupby("label")["share"].max()
-        order_f = frames[frames["label"].isin(used[used > 0].index)].groupby("label")["share"].mean()
-        order_f = order_f.sort_values(ascending=False).index.tolist()
-        fig = go.Figure()
-        for s in srcs:
-            f = frames[frames["source"] == s].set_index("label").reindex(order_f)
-            fig.add_trace(go.Bar(
-                y=[plain(x) for x in order_f], x=f["share"], orientation="h", name=plain(study.slabel(s)),
-                marker_color=colours[s], customdata=f[["n_sentences", "ci_low", "ci_high"]],
-                error_x=dict(type="data", symmetric=False, array=(f["ci_high"] - f["share"]).clip(lower=0),
-                             arrayminus=(f["share"] - f["ci_low"]).clip(lower=0), thickness=1, width=2),
-                hovertemplate="%{y}: %{x:.0%} (n=%{customdata[0]}; 95% CI %{customdata[1]:.0%}–"
-                              "%{customdata[2]:.0%})<extra>" + plain(study.slabel(s)) + "</extra>"))
-        fig.update_layout(barmode="group", xaxis=dict(tickformat=".0%", title="share of sentences"))
-        fig.update_yaxes(autorange="reversed")
-        chart(style(fig, height=int(140 + 16 * len(order_f) * (1 + len(srcs))),
-                              legend_title="Source"), "frames")
-        st.caption("Bars: 95% intervals (cluster bootstrap over paragraphs, at least Wilson).")
+        chart(study.memo(("framing_frames", theme), lambda: frames_chart(frames)), "frames")
+        if {"ci_low", "ci_high"} <= set(frames.columns):
+            st.caption("Bars: 95% intervals (cluster bootstrap over paragraphs, at least Wilson).")
     validated = frame_validation(study.manifest)
     if validated:
         st.caption("**How far to trust the frames.** " + escape_markdown(validation_summary(validated)))

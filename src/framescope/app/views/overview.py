@@ -31,7 +31,7 @@ c6.metric("Unassigned", pct(summary.unassigned_share, 1), help=f"{summary.n_unas
 st.subheader("Headline findings")
 st.caption("Stated from the emphasis and tone tables of all sources in the study; every figure "
            "has its 95% confidence interval. The Emphasis and Framing pages show the detail.")
-findings = headline_findings(study.tables)
+findings = study.memo(("headline_findings",), lambda: headline_findings(study.tables))  # all sources: one per study
 if findings:
     st.markdown("\n".join(f"- {escape_markdown(f)}" for f in findings))
 else:

@@ -45,38 +45,45 @@ st.caption("Each point is a sentence, placed so that sentences with similar mean
 c1, c2 = st.columns(2)
 body_only = c1.toggle("Body sentences only", value=True, key="map_body")
 hide_unassigned = c2.toggle("Hide unassigned sentences", value=False, key="map_unassigned")
-pts = sents.dropna(subset=["x", "y"])
-if body_only and "is_body" in pts:
-    pts = pts[pts["is_body"]]
+all_pts = sents.dropna(subset=["x", "y"])
+if body_only and "is_body" in all_pts:
+    all_pts = all_pts[all_pts["is_body"]]
 if hide_unassigned:
-    pts = pts[pts["theme"] != UNASSIGNED]
-if len(pts) > MAX_POINTS:
-    st.caption(f"Showing a fixed random sample of {MAX_POINTS:,} of the {len(pts):,} sentences, to keep "
+    all_pts = all_pts[all_pts["theme"] != UNASSIGNED]
+if len(all_pts) > MAX_POINTS:
+    st.caption(f"Showing a fixed random sample of {MAX_POINTS:,} of the {len(all_pts):,} sentences, to keep "
                "the map responsive.")
-    pts = pts.sample(MAX_POINTS, random_state=0).sort_index()
-colours, symbols = theme_colours(order), source_symbols(study.all_sources)
-fig = go.Figure()
-for t in order:
-    p = pts[pts["theme"] == t]
-    if p.empty:
-        continue
-    fig.add_trace(go.Scattergl(
-        x=p["x"], y=p["y"], mode="markers", name=plain(study.tlabel(t)), legendgroup="themes",
-        legendgrouptitle_text="Theme",
-        marker=dict(color=colours.get(t, UNASSIGNED_COLOUR), symbol=p["source"].map(symbols), size=9,
-                    opacity=0.5 if t == UNASSIGNED else 0.85, line=dict(width=0.5, color="white")),
-        hovertext=[f"<b>{plain(study.slabel(s))}</b> · {plain(study.tlabel(t))}<br>{wrap(x)}"
-                   for s, x in zip(p["source"], p["text"])],
-        hoverinfo="text"))
-for s in study.sources:  # a legend for the shapes
-    fig.add_trace(go.Scattergl(x=[None], y=[None], mode="markers", name=plain(study.slabel(s)),
-                               legendgroup="sources", legendgrouptitle_text="Source",
-                               marker=dict(color="#666", symbol=symbols[s], size=9)))
-fig.update_xaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
-fig.update_yaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
-fig = style(fig, height=620)
-fig.update_layout(legend=dict(orientation="v", x=1.01, y=1, xanchor="left", yanchor="top"))
-chart(fig, "map")
+
+
+def sentence_map() -> go.Figure:
+    """The map (built once per study, sources and toggles; shared by every session)."""
+    pts = all_pts.sample(MAX_POINTS, random_state=0).sort_index() if len(all_pts) > MAX_POINTS else all_pts
+    colours, symbols = theme_colours(order), source_symbols(study.all_sources)
+    fig = go.Figure()
+    for t in order:
+        p = pts[pts["theme"] == t]
+        if p.empty:
+            continue
+        fig.add_trace(go.Scattergl(
+            x=p["x"], y=p["y"], mode="markers", name=plain(study.tlabel(t)), legendgroup="themes",
+            legendgrouptitle_text="Theme",
+            marker=dict(color=colours.get(t, UNASSIGNED_COLOUR), symbol=p["source"].map(symbols), size=9,
+                        opacity=0.5 if t == UNASSIGNED else 0.85, line=dict(width=0.5, color="white")),
+            hovertext=[f"<b>{plain(study.slabel(s))}</b> · {plain(study.tlabel(t))}<br>{wrap(x)}"
+                       for s, x in zip(p["source"], p["text"])],
+            hoverinfo="text"))
+    for s in study.sources:  # a legend for the shapes
+        fig.add_trace(go.Scattergl(x=[None], y=[None], mode="markers", name=plain(study.slabel(s)),
+                                   legendgroup="sources", legendgrouptitle_text="Source",
+                                   marker=dict(color="#666", symbol=symbols[s], size=9)))
+    fig.update_xaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
+    fig = style(fig, height=620)
+    fig.update_layout(legend=dict(orientation="v", x=1.01, y=1, xanchor="left", yanchor="top"))
+    return fig
+
+
+chart(study.memo(("themes_map", body_only, hide_unassigned), sentence_map), "map")
 
 # -- BERTopic's views ----------------------------------------------------------------------------
 views = topic_model_views(study.path)
@@ -100,9 +107,11 @@ in_theme = sents[sents["theme"] == theme].sort_values(["theme_score", "sentence_
 st.caption(f"{len(in_theme)} sentences, most typical first (theme score = similarity to the theme; "
            "grey = captions, datelines or trailers, left out of the measures).")
 with st.container(height=420):
+    lines = []
     for r in in_theme.head(500).itertuples():
         line = f"**{escape_markdown(study.slabel(r.source))}** · {r.theme_score:.2f} · {escape_markdown(r.text)}"
-        st.markdown(line if r.is_body else f":gray[{line}]")
+        lines.append(line if r.is_body else f":gray[{line}]")
+    st.markdown("\n\n".join(lines))  # one element, not 500: far lighter for the server and the browser
     if len(in_theme) > 500:
         st.caption(f"… and {len(in_theme) - 500} more: see the Sentences page.")
 st.page_link(page_file("sentences"), label="Search and filter all sentences", icon=":material/search:")
