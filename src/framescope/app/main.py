@@ -41,18 +41,16 @@ def main() -> None:
         sidebar()
         navigation.run()
     finally:
-        if os.environ.get("FRAMESCOPE_PAGE_TIMES"):
-            log_page_time(navigation.title, time.perf_counter() - started)
+        log = os.environ.get("FRAMESCOPE_PAGE_TIMES")
+        if log:  # research/app_load.py: the server's time per script run, apart from the browsers'
+            log_page_time(log, navigation.title, time.perf_counter() - started)
 
 
-def log_page_time(title: str, seconds: float) -> None:
-    """With ``$FRAMESCOPE_PAGE_TIMES`` set to a file, append one JSON line per script run (page
-    title, seconds on the server): how research/app_load.py separates the server's time from the
-    browsers'."""
-    path = os.environ.get("FRAMESCOPE_PAGE_TIMES")
-    if path:  # an append of one short line: concurrent sessions do not interleave within it
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"page": title, "seconds": round(seconds, 4)}) + "\n")
+def log_page_time(path: str, title: str, seconds: float) -> None:
+    """Append one JSON line (page title, seconds on the server) to ``path``; one short append, so
+    concurrent sessions do not interleave within a line."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"page": title, "seconds": round(seconds, 4)}) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 The bundled file ``framescope/data/frames.yaml`` holds the 15 dimensions of the Policy Frames
 Codebook (Boydstun et al. 2014; Card et al. 2015). A sentence's score for frame f is
 
-    score_f = cos(sentence vector, vector of "label. description") + cue_weight * (1 - 0.5 ** m_f)
+    score_f = cos(sentence vector, prototype of f) + cue_weight * (1 - 0.5 ** m_f)
 
-where m_f is the number of distinct cues of f found in the sentence (whole words, case
+where the prototype is the vector of "label. description", plus the mean vector of f's cues
+under the default ``prototype: description_and_cues`` (:func:`frame_prototypes`), and m_f is the number of distinct cues of f found in the sentence (whole words, case
 insensitive, ``*`` = any word ending): one cue adds cue_weight / 2, two add 3/4 of it, and the
 bonus never exceeds cue_weight. The fallback frame ``other`` scores ``threshold``; the
 sentence's ``frame`` is the highest-scoring key (ties go to the earlier frame in the file), so
@@ -15,9 +16,9 @@ a sentence is ``other`` when no frame reaches the threshold. Validation against 
 from __future__ import annotations
 
 import re
-from functools import cached_property
-from typing import Literal
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from framescope.measures.bootstrap import cluster_keys, measured_sentences, them
 from framescope.config import MeasureConfig
 from framescope.config import validated
 from framescope.embed.cache import cached_encode
+from framescope.embed.encoders import normalise
 from framescope.errors import InputError
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "frames.yaml"
@@ -129,15 +131,23 @@ def frames_digest(frames: Frames) -> str:
     return sha256_text(yaml.safe_dump(frames.model_dump(), sort_keys=True))
 
 
+@cache
+def _packaged_validation() -> dict | None:
+    """``VALIDATION``, read once per process (it changes only with the package)."""
+    import json
+
+    try:
+        return json.loads(VALIDATION.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def frame_validation(manifest: dict) -> dict | None:
     """The packaged held-out validation of the bundled frames file (``VALIDATION``), when it
     applies to a study: the study's frames file has the validated content and its embedding
     model is the validated one. None otherwise (an edited frames file, another model)."""
-    import json
-
-    try:
-        v = json.loads(VALIDATION.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    v = _packaged_validation()
+    if v is None:
         return None
     model = ((manifest.get("config") or {}).get("embed") or {}).get("model")
     if manifest.get("frames_sha256") != v.get("frames_sha256") or model != v.get("embedding_model"):
@@ -173,10 +183,6 @@ def cue_counts(texts: list[str], frames: Frames) -> np.ndarray:
     return out
 
 
-def _norm(m: np.ndarray) -> np.ndarray:
-    return m / np.clip(np.linalg.norm(m, axis=1, keepdims=True), 1e-12, None)
-
-
 def frame_prototypes(frames: Frames, embedder) -> np.ndarray:
     """Scored frames × dimensions, unit length: each frame's vector to compare sentences with.
 
@@ -185,20 +191,20 @@ def frame_prototypes(frames: Frames, embedder) -> np.ndarray:
     ``*``) to that, so the prototype carries the codebook's own vocabulary; a frame without cues
     keeps its description vector.
     """
-    desc = _norm(np.asarray(cached_encode([f"{f.label}. {f.description}" for f in frames.scored], embedder),
+    desc = normalise(np.asarray(cached_encode([f"{f.label}. {f.description}" for f in frames.scored], embedder),
                             dtype=np.float32))
     if frames.prototype == "description":
         return desc
     cues = sorted({c.replace("*", "").strip() for f in frames.scored for c in f.cues})
     if not cues:
         return desc
-    vec = dict(zip(cues, _norm(np.asarray(cached_encode(cues, embedder), dtype=np.float32))))
+    vec = dict(zip(cues, normalise(np.asarray(cached_encode(cues, embedder), dtype=np.float32))))
     out = desc.copy()
     for i, f in enumerate(frames.scored):
         own = [vec[c.replace("*", "").strip()] for c in f.cues]
         if own:
-            out[i] = desc[i] + _norm(np.mean(own, axis=0, keepdims=True))[0]
-    return _norm(out)
+            out[i] = desc[i] + normalise(np.mean(own, axis=0, keepdims=True))[0]
+    return normalise(out)
 
 
 def frame_scores(sentences: pd.DataFrame, vectors: np.ndarray | None, embedder, frames: Frames | None = None) -> pd.DataFrame:
@@ -217,7 +223,7 @@ def frame_scores(sentences: pd.DataFrame, vectors: np.ndarray | None, embedder, 
     if len(vectors) != len(sentences):
         raise ValueError(f"{len(vectors)} vectors for {len(sentences)} sentences")
     protos = frame_prototypes(frames, embedder)
-    cos = _norm(vectors) @ protos.T if len(vectors) else np.zeros((0, len(protos)))
+    cos = normalise(vectors) @ protos.T if len(vectors) else np.zeros((0, len(protos)))
     score = cos + frames.cue_weight * (1.0 - 0.5 ** cue_counts(texts, frames))
     score = np.column_stack([score, np.full(len(score), frames.threshold)])
     keys = frames.keys
