@@ -24,6 +24,8 @@ from typing import BinaryIO, Iterator
 import numpy as np
 import pandas as pd
 
+from framescope.errors import InputError
+
 log = logging.getLogger("framescope")
 
 TABLES = (
@@ -290,6 +292,18 @@ def carry_over(old: Path, new: Path, names: tuple[str, ...]) -> list[str]:
     return kept
 
 
+def check_out(out: str | Path) -> None:
+    """InputError (one line) when ``out`` cannot be a folder: it, or the nearest existing folder
+    above it, is a file. Checked before a run starts, so a doomed run embeds nothing."""
+    out = Path(out)
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "is a file" if p == out else f"cannot be a folder ({p} is a file)"
+                raise InputError(f"the output {out} {what}; name a folder for the results")
+            return
+
+
 @contextmanager
 def staging_dir(out: str | Path, keep: tuple[str, ...] = ()) -> Iterator[Path]:
     """Yield a temporary folder beside `out`; on success it replaces `out` whole.
@@ -300,6 +314,7 @@ def staging_dir(out: str | Path, keep: tuple[str, ...] = ()) -> Iterator[Path]:
     (:func:`remove_leftovers`); a failed block removes its own folder.
     """
     out = Path(out)
+    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=staging_prefix(out)))

@@ -66,12 +66,13 @@ def ingest(
     workers: Optional[int] = Workers,
 ) -> None:
     """Read a corpus, split it into documents and sentences, write two tables."""
-    from framescope.artifacts import staging_dir, write_table
+    from framescope.artifacts import check_out, staging_dir, write_table
     from framescope.config import IngestConfig
     from framescope.ingest.corpus import load_documents
     from framescope.ingest.segment import sentence_table
 
     cfg = IngestConfig(**_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers))
+    check_out(out)
     docs = load_documents([str(p) for p in paths], cfg)
     sents = sentence_table(docs, cfg.workers)
     with staging_dir(out) as tmp:

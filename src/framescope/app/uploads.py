@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from framescope.ingest.columns import check_width, column_profile, header_width
+from framescope.ingest.columns import check_header, column_profile, header_names
 from framescope.errors import InputError
 
 TABLE_TYPES = ("csv", "tsv", "jsonl")
@@ -175,15 +175,16 @@ def _unique(stem: str, taken: set[str]) -> str:
 
 def _read_table(path: Path, ext: str) -> pd.DataFrame:
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:  # the header only
-        check_width(header_width(f, ext), "the table")
+        check_header(header_names(f, ext), "the table")
     try:
         if ext == "jsonl":
             df = pd.read_json(path, lines=True, dtype=False)
         else:
             df = pd.read_csv(path, sep="\t" if ext == "tsv" else ",", dtype=str,
                              encoding="utf-8-sig", keep_default_na=False, on_bad_lines="error")
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise InputError(f"the table could not be read as {ext.upper()}: {str(e).splitlines()[0][:160]}") from None
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError, RecursionError) as e:
+        why = "it nests too deeply" if isinstance(e, RecursionError) else (str(e).splitlines() or [type(e).__name__])[0]
+        raise InputError(f"the table could not be read as {ext.upper()}: {why[:160]}") from None
     if df.empty or len(df.columns) == 0:
         raise InputError("the table has no rows")
     return df

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from framescope.artifacts import check_out
 from framescope.config import RunConfig
 from framescope.engines.distributed import DaskExecutor
 from framescope.engines.local import LocalExecutor
@@ -47,6 +48,7 @@ def run(cfg: RunConfig | StudyRun, progress: bool | Progress = False) -> Path:
     study = cfg if isinstance(cfg, StudyRun) else None
     run_cfg = study.cfg if study else cfg
     verbose = study.progress is not no_progress if study else bool(progress)
+    check_out(run_cfg.out)
     executor = DaskExecutor(run_cfg, verbose) if run_cfg.engine == "dask" else LocalExecutor(run_cfg.ingest.workers)
     return run_stages(study or StudyRun.from_config(run_cfg, progress), executor)
 

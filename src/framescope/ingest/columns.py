@@ -50,40 +50,50 @@ class Guess:
 
 
 # ------------------------------------------------------------------------------------ width
-def header_width(stream: TextIO, kind: str) -> int:
-    """Columns of a table read from its first record only (the header of a CSV/TSV, the keys of
-    a JSON Lines file's first object); 0 when that cannot tell (a JSON array)."""
+def header_names(stream: TextIO, kind: str) -> list[str] | None:
+    """Column names of a table read from its first record only (the header of a CSV/TSV, the keys
+    of a JSON Lines file's first object); None when that cannot tell (a JSON array, a record the
+    table reader will refuse)."""
     if kind in ("csv", "tsv"):
         try:
-            return len(next(csv.reader(stream, delimiter="," if kind == "csv" else "\t"), []))
+            return next(csv.reader(stream, delimiter="," if kind == "csv" else "\t"), [])
         except csv.Error:
-            return 0  # the table reader says what is wrong
+            return None  # the table reader says what is wrong
     if kind == "jsonl":
         for line in stream:
             if line.strip():
                 try:
                     first = json.loads(line)
-                except ValueError:
-                    return 0  # the table reader says what is wrong
-                return len(first) if isinstance(first, dict) else 0
-    return 0
+                except (ValueError, RecursionError):
+                    return None  # the table reader says what is wrong
+                return [str(k) for k in first] if isinstance(first, dict) else None
+    return None
 
 
-def parquet_width(path) -> int:
-    """Columns of a Parquet file, from its footer (no data read); 0 if it has none to read."""
+def parquet_names(path) -> list[str] | None:
+    """Column names of a Parquet file, from its footer (no data read); None if it has none to read."""
     import pyarrow.parquet as pq
 
     try:
-        return len(pq.read_schema(path).names)
+        return list(pq.read_schema(path).names)
     except Exception:  # noqa: BLE001 — not Parquet: the table reader says so
-        return 0
+        return None
 
 
-def check_width(n_columns: int, name: str) -> None:
-    """InputError (one line) when a table has more than MAX_COLUMNS columns."""
-    if n_columns > MAX_COLUMNS:
-        raise InputError(f"{name} has {n_columns:,} columns; framescope reads tables of at most {MAX_COLUMNS:,} "
+def check_header(names: list[str] | None, name: str) -> None:
+    """InputError (one line) when a table has more than MAX_COLUMNS columns, or two columns of one
+    name (pandas would rename the second `text.1` and read a different column than the user meant)."""
+    if names is None:
+        return
+    if len(names) > MAX_COLUMNS:
+        raise InputError(f"{name} has {len(names):,} columns; framescope reads tables of at most {MAX_COLUMNS:,} "
                          "columns (keep the text, source, date and title columns)")
+    seen: set[str] = set()
+    for col in names:
+        key = str(col).strip()
+        if key in seen:
+            raise InputError(f"{name} has a duplicate column name {key!r}; give every column its own name")
+        seen.add(key)
 
 
 # ------------------------------------------------------------------------------------ profile

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from framescope.ingest.columns import check_width, checked_columns, column_profile, header_width, parquet_width
+from framescope.ingest.columns import check_header, checked_columns, column_profile, header_names, parquet_names
 from framescope.config import IngestConfig
 from framescope.errors import InputError
 from framescope.ingest.segment import is_headline, split_articles, trailer_name
@@ -197,9 +197,18 @@ def folder_files(folder: Path, suffixes: set[str] | tuple[str, ...] = tuple(TEXT
         if not inside(p, folder):
             raise InputError(f"{folder / p.name} is a link to a file outside {folder}; framescope reads only "
                              "files inside the folder it is given")
-        if p.is_file():
-            files.append(p)
+        if p.is_dir():
+            continue
+        _regular(p)
+        files.append(p)
     return files
+
+
+def _regular(path: Path) -> None:
+    """InputError unless ``path`` is a regular file (a named pipe would block the read forever)."""
+    if not path.is_file():
+        raise InputError(f"{path.name} is not a regular file (a named pipe, socket or device); framescope reads "
+                         "only ordinary files")
 
 
 def _folder_documents(folder: Path, cfg: IngestConfig) -> list[dict]:
@@ -227,10 +236,10 @@ def _read_table(path: Path, cfg: IngestConfig) -> pd.DataFrame:
         if ext in (".parquet", ".pq"):
             if _file_size(path, cfg) == 0:
                 raise InputError(f"{path.name} is empty")
-            check_width(parquet_width(path), path.name)
-            return pd.read_parquet(path)
+            check_header(parquet_names(path), path.name)
+            return _plain_columns(pd.read_parquet(path))
         text = read_text(path, cfg)
-        check_width(header_width(io.StringIO(text), TABLE_KIND.get(ext, "tsv")), path.name)
+        check_header(header_names(io.StringIO(text), TABLE_KIND.get(ext, "tsv")), path.name)
         if ext in (".jsonl", ".ndjson"):
             return pd.read_json(io.StringIO(text), lines=True, dtype=False)
         if ext == ".json":
@@ -243,7 +252,15 @@ def _read_table(path: Path, cfg: IngestConfig) -> pd.DataFrame:
         kind = {".jsonl": "JSON Lines", ".ndjson": "JSON Lines", ".json": "JSON", ".csv": "CSV",
                 ".parquet": "Parquet", ".pq": "Parquet"}.get(ext, "TSV")
         msg = str(e).strip().splitlines()[0].replace(str(path), path.name) if str(e).strip() else type(e).__name__
+        if isinstance(e, RecursionError):
+            msg = "it nests too deeply"
         raise InputError(f"{path.name} is not a valid {kind} table: {msg}") from None
+
+
+def _plain_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Dictionary-encoded (categorical) Parquet columns as plain values, as any other table's."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    return df.astype({c: object for c in cats}) if cats else df
 
 
 def _column(df: pd.DataFrame, col: str) -> pd.Series:
@@ -271,7 +288,7 @@ def _table_documents(path: Path, cfg: IngestConfig) -> list[dict]:
     df = _read_table(path, cfg)
     if df.empty:
         raise InputError(f"{name} has no rows")
-    check_width(len(df.columns), name)  # a JSON array has no header to check before reading
+    check_header([str(c) for c in df.columns], name)  # a JSON array has no header to check before reading
     df.columns = [str(c) for c in df.columns]
     df = df.reset_index(drop=True)
     chosen = checked_columns(column_profile(df), name, cfg)
@@ -330,6 +347,7 @@ def _path_documents(path: Path, cfg: IngestConfig) -> list[dict]:
         raise InputError(f"no such file or folder: {path}")
     if path.is_dir():
         return _folder_documents(path, cfg)
+    _regular(path)
     ext = path.suffix.lower()
     if ext in TEXT_EXT:
         return _text_documents(path, cfg)
