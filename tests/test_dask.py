@@ -84,17 +84,19 @@ def studies(corpus, cluster, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("dask-studies")
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FRAMESCOPE_PARTITION_CHARS", str(10**9))
+        whole = run(_config(corpus, root / "one-partition"))
         mp.setenv("FRAMESCOPE_PARTITION_CHARS", "4000")  # the ~30k-character corpus in several partitions
         local = run(_config(corpus, root / "local"))
         mp.setattr(Client, "gather", spy)
         mp.setattr(pd, "read_parquet", reader(pd.read_parquet))
         mp.setattr(np, "load", reader(np.load))
         dask = run(_config(corpus, root / "dask", engine="dask", scheduler=cluster.scheduler_address))
-    return local, dask, received
+    return local, dask, received, whole
 
 
 def test_dask_engine_writes_the_same_tables_as_the_local_engine(studies):
-    local, dask, _ = studies
+    local, dask, *_ = studies
     for name in TABLES:
         a, b = read_table(local, name), read_table(dask, name)
         assert len(a) == len(b), name
@@ -106,7 +108,7 @@ def test_dask_engine_writes_the_same_tables_as_the_local_engine(studies):
 
 
 def test_dask_run_used_the_cluster_partitions_and_a_fit_sample(studies, cluster):
-    _, dask, _ = studies
+    _, dask, *_ = studies
     m = json.loads((dask / "manifest.json").read_text())
     assert m["engine"]["name"] == "dask"
     assert m["engine"]["scheduler"] == cluster.scheduler_address
@@ -137,7 +139,7 @@ def test_the_client_gets_counts_and_capped_candidates_never_the_sentence_table(s
     n_exemplars candidates per cell and partition, capped contrast candidates without text, the
     texts of the chosen contrast pairs, and the fit sample. Sentence texts and vectors beyond
     those never reach the client; the study's sentences.parquet is written from the partitions."""
-    _, dask, received = studies
+    _, dask, received, _ = studies
     sentences = read_table(dask, "sentences")
     body = sentences[sentences["is_body"]]
     m = json.loads((dask / "manifest.json").read_text())
@@ -191,6 +193,34 @@ def test_unreachable_scheduler_is_a_bad_input(corpus, tmp_path):
 
     with pytest.raises(InputError, match="cannot reach the dask scheduler"):
         run(_config(corpus, tmp_path / "x", engine="dask", scheduler="tcp://127.0.0.1:9"))
+
+
+def test_the_partitions_change_no_table(studies):
+    """Per-sentence products are row-exact (``encoders.row_dot``): the local engine writes the
+    same tables bit for bit with the corpus in one partition and in several."""
+    local, _, _, whole = studies
+    assert json.loads((whole / "manifest.json").read_text())["engine"]["partitions"] == 1
+    assert json.loads((local / "manifest.json").read_text())["engine"]["partitions"] > 3
+    for name in TABLES:
+        pd.testing.assert_frame_equal(read_table(local, name), read_table(whole, name), check_exact=True, obj=name)
+
+
+def test_a_mid_size_corpus_gives_every_worker_work():
+    """Issue 14: an 8.7k-sentence corpus (about 1.3M characters in 433 documents) was one
+    partition, so one of two workers did everything; now a corpus of 250k characters or more has
+    at least 16 partitions (2 x the local cluster's cap of 8 workers), small ones stay whole."""
+    import numpy as np
+
+    from framescope.engines.stages import MIN_PARTITIONS, corpus_partitions
+
+    rng = np.random.default_rng(3)
+    mid = pd.DataFrame({"n_chars": rng.integers(500, 5500, size=433)})
+    assert 1_000_000 < mid["n_chars"].sum() < 2_000_000
+    assert len(corpus_partitions(mid)) >= 2 * 8 == MIN_PARTITIONS
+    assert len(corpus_partitions(pd.DataFrame({"n_chars": [10_000] * 3}))) == 1  # the seed's size
+    assert len(corpus_partitions(pd.DataFrame({"n_chars": [100_000] * 5}))) == 5  # no more than its documents
+    big = pd.DataFrame({"n_chars": [50_000] * 1_000})  # 50M characters: 25 partitions of 2M
+    assert len(corpus_partitions(big)) == 25
 
 
 def test_partitions_cover_every_document_once_in_order():

@@ -235,3 +235,32 @@ def test_scores_are_deterministic(embedder):
     b = frame_scores(df, None, embedder, load_frames())
     pd.testing.assert_frame_equal(a, b)
     assert np.isfinite(a.drop(columns="frame").to_numpy()).all()
+
+
+def test_a_sentences_frame_scores_do_not_depend_on_the_rows_scored_with_it():
+    """Issue 14 (dask partitions): a float32 ``vectors @ prototypes.T`` gave a sentence different
+    last bits when it was scored in a partition of 1-5 rows (BLAS's matrix-vector path) than in a
+    big one, which flipped a stored 4-decimal frame score. Scores are now row-exact."""
+    from framescope.embed.encoders import get_embedder, normalise, row_dot
+    from framescope.config import EmbedConfig
+    from framescope.measures.frames import frame_scores
+
+    rng = np.random.default_rng(0)
+    a = normalise(rng.standard_normal((1000, 384)))
+    b = normalise(rng.standard_normal((16, 384)))
+    whole = row_dot(a, b)
+    for start, n in [(5, 3), (3, 1), (123, 4567), (990, 10), (0, 2)]:
+        assert np.array_equal(row_dot(a[start:start + n], b), whole[start:start + n])
+    many = normalise(rng.standard_normal((300, 384)))  # over ROW_DOT_EXACT_MAX: float64, rounded
+    assert np.array_equal(row_dot(a[7:9], many), row_dot(a, many)[7:9])
+    np.testing.assert_allclose(whole, a @ b.T, atol=1e-6)
+    assert np.array_equal(row_dot(a, b[0]), whole[:, 0])
+
+    texts = [f"The budget vote on day {i} decided the tax rate and the court ruling on rights." for i in range(40)]
+    sentences = pd.DataFrame({"text": texts})
+    vectors = normalise(rng.standard_normal((40, 384)))
+    embedder = get_embedder(EmbedConfig(model="minilm"))
+    full = frame_scores(sentences, vectors, embedder)
+    parts = pd.concat([frame_scores(sentences.iloc[i:i + k], vectors[i:i + k], embedder)
+                       for i, k in [(0, 1), (1, 3), (4, 2), (6, 34)]])
+    pd.testing.assert_frame_equal(parts, full, check_exact=True)

@@ -2,7 +2,8 @@
 (:func:`framescope.engines.pipeline.run_stages`).
 
 Partitions: runs of whole documents (:func:`corpus_partitions`) that depend on the corpus
-alone, so both executors give every embedding batch and matrix product the same rows. Themes:
+alone, so both executors give every embedding batch the same rows; per-sentence products are
+row-exact (``encoders.row_dot``), so the partitions change no score. Themes:
 the model is fitted on a sample of whole documents (:func:`fit_sample_documents`,
 :func:`fit_themes`); every other sentence gets the fitted model's theme
 (:func:`assign_themes`), partition by partition (:func:`theme_and_measure`, which also scores
@@ -21,6 +22,8 @@ from framescope.numba_cache import enable_numba_cache
 from framescope.themes.codebook import UNASSIGNED
 
 PARTITION_CHARS = 2_000_000  # ~13k sentences of news prose per partition
+MIN_PARTITIONS = 16  # 2 x the local cluster's cap of 8 workers, so that every worker gets work
+MIN_SPLIT_CHARS = 250_000  # below this (~1,700 sentences) a corpus stays in one partition
 
 
 def partition_bounds(n_chars: np.ndarray, n_parts: int) -> list[tuple[int, int]]:
@@ -37,11 +40,17 @@ def partition_bounds(n_chars: np.ndarray, n_parts: int) -> list[tuple[int, int]]
 
 def corpus_partitions(documents: pd.DataFrame) -> list[tuple[int, int]]:
     """The corpus's partitions: runs of whole documents of about ``PARTITION_CHARS`` characters
-    (``FRAMESCOPE_PARTITION_CHARS`` overrides it). They depend on the corpus alone, not on the
-    engine or the number of workers, so every matrix product sees the same rows in both engines."""
+    (``FRAMESCOPE_PARTITION_CHARS`` overrides it), and at least ``MIN_PARTITIONS`` (as many as
+    there are documents, if fewer) once the corpus has ``MIN_SPLIT_CHARS``, so that each worker
+    of a cluster gets work. They depend on the corpus alone, not on the engine or the number of
+    workers, so both engines embed every partition in the same batches. The tables do not depend
+    on the partitions otherwise: every per-sentence product is row-exact (``encoders.row_dot``)."""
     size = int(os.environ.get("FRAMESCOPE_PARTITION_CHARS") or PARTITION_CHARS)
     total = int(documents["n_chars"].sum()) if len(documents) else 0
-    return partition_bounds(documents["n_chars"].to_numpy(), max(1, -(-total // max(1, size))))
+    n_parts = max(1, -(-total // max(1, size)))
+    if total >= MIN_SPLIT_CHARS:
+        n_parts = max(n_parts, MIN_PARTITIONS)
+    return partition_bounds(documents["n_chars"].to_numpy(), n_parts)
 
 
 def body_per_document(sentences: pd.DataFrame) -> pd.Series:

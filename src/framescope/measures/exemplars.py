@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from framescope.embed.encoders import row_dot
 from framescope.measures.bootstrap import measured_sentences, theme_order
 from framescope.measures.divergence import MAX_PAIRED_SOURCES
 from framescope.config import MeasureConfig
@@ -118,7 +119,7 @@ def exemplar_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: Measu
         v = vectors[rows[pos]]
         centroid = centroids[(theme, source)]
         norm = np.linalg.norm(centroid)
-        score = v @ (centroid / norm) if norm > 0 else np.zeros(len(v), dtype=np.float32)
+        score = row_dot(v, centroid / norm) if norm > 0 else np.zeros(len(v), dtype=np.float32)
         top = _order(score, ids[pos])[:cfg.n_exemplars]
         picked.append(pos[top])
         scores.append(score[top])

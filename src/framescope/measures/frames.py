@@ -29,7 +29,7 @@ from framescope.measures.bootstrap import cluster_keys, measured_sentences, them
 from framescope.config import MeasureConfig
 from framescope.config import validated
 from framescope.embed.cache import cached_encode
-from framescope.embed.encoders import normalise
+from framescope.embed.encoders import normalise, row_dot
 from framescope.errors import InputError
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "frames.yaml"
@@ -223,7 +223,7 @@ def frame_scores(sentences: pd.DataFrame, vectors: np.ndarray | None, embedder, 
     if len(vectors) != len(sentences):
         raise ValueError(f"{len(vectors)} vectors for {len(sentences)} sentences")
     protos = frame_prototypes(frames, embedder)
-    cos = normalise(vectors) @ protos.T if len(vectors) else np.zeros((0, len(protos)))
+    cos = row_dot(normalise(vectors), protos)
     score = cos + frames.cue_weight * (1.0 - 0.5 ** cue_counts(texts, frames))
     score = np.column_stack([score, np.full(len(score), frames.threshold)])
     keys = frames.keys

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
-from framescope.embed.encoders import normalise
+from framescope.embed.encoders import normalise, row_dot
 
 log = logging.getLogger("framescope.themes")
 MAX_ANCHORS = 2000  # map anchors kept in the saved model; other sentences are interpolated
@@ -321,7 +321,7 @@ def nearest_topic(vectors: np.ndarray, cents: np.ndarray, floors: np.ndarray) ->
     """For each vector, the most similar topic whose floor it clears (-1 if none) and the cosine."""
     if len(cents) == 0 or len(vectors) == 0:
         return np.full(len(vectors), -1), np.full(len(vectors), np.nan, dtype=np.float32)
-    sims = vectors @ cents.T
+    sims = row_dot(vectors, cents)
     ok = np.where(sims >= floors[None, :], sims, -np.inf)
     best = ok.argmax(1)
     score = sims[np.arange(len(vectors)), best]
@@ -387,7 +387,7 @@ def interpolate_xy(vectors: np.ndarray, anchors: np.ndarray, anchor_xy: np.ndarr
     k = min(k, len(anchors))
     out = np.zeros((len(vectors), 2), dtype=np.float32)
     for i in range(0, len(vectors), 2048):
-        sims = vectors[i:i + 2048] @ anchors.T
+        sims = row_dot(vectors[i:i + 2048], anchors)
         idx = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < sims.shape[1] else np.argsort(-sims, axis=1)
         w = np.clip(np.take_along_axis(sims, idx, 1), 1e-6, None) ** 4
         out[i:i + 2048] = (anchor_xy[idx] * w[..., None]).sum(1) / w.sum(1, keepdims=True)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from framescope.config import ThemeConfig
 from framescope.embed.cache import cached_encode
-from framescope.embed.encoders import normalise
+from framescope.embed.encoders import normalise, row_dot
 from framescope.embed.vectors import embedding_texts
 from framescope.errors import InputError
 from framescope.themes.assignment import calibrate, label_cross_validation
@@ -423,7 +423,7 @@ class ThemeModel:
         theme = np.full(len(V), UNASSIGNED, dtype=object)
         score = np.full(len(V), np.nan, dtype=np.float32)
         if len(self.topic_embeddings_) and len(V):
-            sims = normalise(V) @ normalise(self.topic_embeddings_).T
+            sims = row_dot(normalise(V), normalise(self.topic_embeddings_))
             best = sims.argmax(1)
             theme = self.topic_keys_[best].astype(object)
             score = np.where(theme != UNASSIGNED, sims[np.arange(len(V)), best], np.nan).astype(np.float32)
@@ -488,12 +488,12 @@ def named_evidence(sentences: pd.DataFrame, vectors: np.ndarray, embedder, proto
     n_themes = len(prototypes)
     if n_themes == 0 or len(vectors) == 0:
         return np.zeros((len(vectors), n_themes), dtype=np.float32)
-    score = vectors @ prototypes.T
+    score = row_dot(vectors, prototypes)
     w = phrase_weight
     if w > 0 and len(phrase_vectors):
         parts = [clauses(t) for t in embedding_texts(sentences)]
         flat = [c for p in parts for c in p]
-        sims = cached_encode(flat, embedder) @ phrase_vectors.T  # clause x phrase
+        sims = row_dot(cached_encode(flat, embedder), phrase_vectors)  # clause x phrase
         per_theme = np.full((len(flat), n_themes), -1.0, dtype=np.float32)
         for k in range(n_themes):
             cols = phrase_theme == k
