@@ -246,3 +246,21 @@ def test_many_small_writes_are_compacted_without_losing_vectors(minilm, monkeypa
     got = cached_encode(texts, minilm)
     assert minilm.n_encoded == n
     assert np.array_equal(got, minilm.encode(texts))
+
+
+def test_each_distinct_text_is_embedded_once_even_without_the_cache():
+    """Issue 13 (embed less): with the cache off (as big runs use it), a text that occurs many
+    times (boilerplate, repeated copies) was embedded every time; now once per call."""
+    from framescope.config import EmbedConfig
+    from framescope.embed.cache import cached_encode
+    from framescope.embed.encoders import get_embedder
+
+    emb = get_embedder(EmbedConfig(model="wordllama"))
+    texts = ["Thank you very much.", "The tax was raised.", "Thank you very much.", "Applause.",
+             "The tax was raised.", "Thank you very much."]
+    before = emb.n_encoded
+    v = cached_encode(texts, emb, use_cache=False)
+    assert emb.n_encoded - before == 3
+    assert v.shape == (6, emb.dim)
+    assert np.array_equal(v[0], v[2]) and np.array_equal(v[0], v[5]) and np.array_equal(v[1], v[4])
+    np.testing.assert_allclose(v, emb.encode(texts), atol=1e-6)

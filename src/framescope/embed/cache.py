@@ -153,14 +153,19 @@ def _write_shard(folder: Path, keys: list[bytes], vecs: np.ndarray) -> Path:
 def cached_encode(texts: list[str], embedder: Encoder, use_cache: bool = True) -> np.ndarray:
     """Embed ``texts`` through the on-disk cache keyed by (model id + weights hash, text sha256).
 
-    Only texts not yet in the cache are sent to the model (so a model whose texts are all
+    Each distinct text is embedded once per call, with or without the cache. Only texts not yet
+    in the cache are sent to the model (so a model whose texts are all
     cached is never loaded); the new vectors are written as one more ``.npz`` shard (atomic
     rename, loaded with ``allow_pickle=False``). Shards already read by this process are kept
     in memory and not read again.
     """
     texts = [str(t) for t in texts]
     if not use_cache or not embedder.cacheable:
-        return embedder.encode(texts)
+        distinct = list(dict.fromkeys(texts))  # each distinct text embedded once (boilerplate, copies)
+        if len(distinct) == len(texts):
+            return embedder.encode(texts)
+        where = {t: i for i, t in enumerate(distinct)}
+        return embedder.encode(distinct)[[where[t] for t in texts]]
     if not texts:
         return np.zeros((0, getattr(embedder, "dim", 0)), dtype=np.float32)
     folder = _model_cache(embedder)
