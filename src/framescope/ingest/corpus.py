@@ -130,7 +130,7 @@ def _text_documents(path: Path, cfg: IngestConfig, meta: dict | None = None) -> 
     if meta is not None or not cfg.split_dumps:
         spans = [(0, len(text))]
     else:
-        spans = split_articles(text)
+        spans = split_articles(text, workers=cfg.workers)
     docs = []
     for i, (s, e) in enumerate(spans, start=1):
         body = text[s:e]

@@ -233,10 +233,13 @@ def _cuts(paras: list[str], cues: list[float], seed: int) -> list[int]:
     return search(0, n)
 
 
-def split_articles(text: str, seed: int = 0) -> list[tuple[int, int]]:
+def split_articles(text: str, seed: int = 0, workers: int | None = 1) -> list[tuple[int, int]]:
     """Character spans of the articles in a pasted dump (one span if it is a single article).
 
     An attribution trailer ends its article; the rest is cut where the topic shifts (see module doc).
+    The runs of paragraphs between trailers are searched independently, over ``workers`` processes
+    (None: every available core) when the text holds at least PARALLEL_MIN_CHARS characters; the
+    spans do not depend on the number of workers.
     """
     paras = paragraph_spans(text)
     if not paras:
@@ -255,15 +258,33 @@ def split_articles(text: str, seed: int = 0) -> list[tuple[int, int]]:
             merged[-1].extend(g)
         else:
             merged.append(g)
+    texts = [[text[s:e] for s, e in group] for group in merged]
+    workers = available_cores() if workers is None else workers
+    if workers <= 1 or len(texts) < 2 or len(text) < PARALLEL_MIN_CHARS:
+        bounds = _groups_bounds(texts, seed)
+    else:
+        from joblib import Parallel, delayed
+
+        batches = _batches([sum(map(len, t)) for t in texts], 4 * workers)
+        with Parallel(n_jobs=workers, backend="loky") as parallel:
+            done = parallel(delayed(_groups_bounds)(texts[a:b], seed) for a, b in batches)
+        bounds = [b for batch in done for b in batch]
     spans = []
-    for group in merged:
-        texts = [text[s:e] for s, e in group]
+    for group, cut in zip(merged, bounds):
+        spans += [(group[a][0], group[b - 1][1]) for a, b in zip(cut, cut[1:])]
+    return spans
+
+
+def _groups_bounds(groups: list[list[str]], seed: int) -> list[list[int]]:
+    """For each run of paragraph texts between trailers, the paragraph numbers its articles start
+    at, and its length: [0, …, len(run)]."""
+    out = []
+    for texts in groups:
         content = [i for i, t in enumerate(texts) if trailer_name(t) is None]
         cues = [0.0] + [_opening_cue(texts[i], texts[i - 1]) for i in range(1, len(texts))]
         cuts = _cuts([texts[i] for i in content], [cues[i] for i in content], seed)
-        bounds = [0] + [content[c] for c in cuts] + [len(group)]
-        spans += [(group[a][0], group[b - 1][1]) for a, b in zip(bounds, bounds[1:])]
-    return spans
+        out.append([0] + [content[c] for c in cuts] + [len(texts)])
+    return out
 
 
 # ----------------------------------------------------------------------------------- sentences
