@@ -102,6 +102,7 @@ def label_cross_validation(Z: np.ndarray, V: np.ndarray, labelled: np.ndarray, k
     that have labels. None when there are fewer than 10 labels or one kind of label only."""
     import warnings
 
+    from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
 
     idx = np.flatnonzero(np.asarray(labelled) > -2)
@@ -120,13 +121,10 @@ def label_cross_validation(Z: np.ndarray, V: np.ndarray, labelled: np.ndarray, k
             lab[idx[train]] = truth[train]
             after[test] = calibrate(Z, V, labelled=lab, **settings).best[idx[test]]
 
-    def f1(pred: np.ndarray, t: int) -> float:
-        tp = float(np.sum((pred == t) & (truth == t)))
-        d = float(np.sum(pred == t) + np.sum(truth == t))
-        return 2 * tp / d if d else float("nan")
-
-    themes = [int(t) for t in classes if t >= 0]
-    per = {keys[t]: [round(f1(before, t), 4), round(f1(after, t), 4)] for t in themes}
+    themes = [int(t) for t in classes if t >= 0]  # each has labels, so no F1 is 0/0
+    f1_before, f1_after = (f1_score(truth, pred, labels=themes, average=None, zero_division=0.0)
+                           for pred in (before, after))
+    per = {keys[t]: [round(float(b), 4), round(float(a), 4)] for t, b, a in zip(themes, f1_before, f1_after)}
     mean = (lambda j: round(float(np.mean([v[j] for v in per.values()])), 4) if per else None)
     return {"n_labels": int(len(idx)), "folds": n_splits, "macro_f1_before": mean(0), "macro_f1_after": mean(1),
             "per_theme_f1_before_after": per}
