@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import os
 import pickle
 import shutil

@@ -7,7 +7,6 @@ Exit codes: 0 success, 2 bad input or usage (one-line message, no traceback),
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import traceback
 from pathlib import Path
