@@ -126,7 +126,8 @@ def assign_and_measure(work: str, part: int, fitted: pd.DataFrame, model_dir: st
     w = Path(work)
     sentences = pd.read_parquet(w / f"sentences-{part:05d}.parquet")
     vectors = np.load(w / f"vectors-{part:05d}.npy", allow_pickle=False)
-    out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames)
+    out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames,
+                            bool(embed.get("cache", True)))
     stored(out).to_parquet(w / f"measured-{part:05d}.parquet", index=False)  # as the study stores it
     return measure_partials(out, vectors, MeasureConfig.model_validate(measures))
 

@@ -85,7 +85,7 @@ class LocalExecutor:
         """Themes, tone, frames and voice of every partition's sentences; returns the partials
         of the study's measures (``framing.measure_partials``), one per partition."""
         themed = [theme_and_measure(model, fitted_rows(model, sample, d["doc_id"]), s, v, sample_docs,
-                                    study.embedder, study.frames)
+                                    study.embedder, study.frames, study.cfg.embed.cache)
                   for d, s, v in zip(self.documents, self.sentences, self.vectors)]
         self._themed(self.all_documents, pd.concat(themed, ignore_index=True), np.concatenate(self.vectors))
         return self.partials(study)

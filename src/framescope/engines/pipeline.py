@@ -69,7 +69,8 @@ def run_stages(study: StudyRun, executor) -> Path:
         with study.stage("themes"):
             sample_docs = fit_sample_documents(doc_body, cfg.themes.fit_sample, cfg.themes.seed)
             sample, vectors = executor.sample(sample_docs)
-            model = fit_themes(cfg, sample, vectors, study.codebook, study.load_embedder(), labels=study.labels)
+            model = fit_themes(cfg, sample, vectors, study.codebook, study.load_embedder(), labels=study.labels,
+                               reused=study.reused)
 
         with study.stage("sentence measures"):  # themes assigned, tone, frames, voices; partials
             partials = executor.measure(study, model, sample, sample_docs)

@@ -91,13 +91,47 @@ def fit_sample_documents(doc_body: pd.Series, n: int | None, seed: int) -> list[
 
 
 def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder,
-               labels: pd.DataFrame | None = None):
+               labels: pd.DataFrame | None = None, reused: list | None = None):
     """Fit the theme model on the sample's sentences (with their vectors, and the researcher's
-    ``labels`` of ``run --labels`` if any); return the model."""
+    ``labels`` of ``run --labels`` if any); return the model. With ``embed.cache`` on, a fit of
+    exactly these inputs by this code on this machine is taken from the cache (``framescope.reuse``;
+    its name is appended to ``reused``) and a new fit is stored there."""
+    from framescope import reuse
     from framescope.themes import ThemeModel
+    from framescope.themes.io import load_fit, save_fit
 
+    sample = sample.reset_index(drop=True)
+    k = fit_key(cfg, sample, vectors, codebook, embedder, labels) if cfg.embed.cache else None
+    entry = reuse.lookup("theme_fit", k) if k else None
+    if entry is not None:
+        try:
+            model = load_fit(ThemeModel, entry)
+        except Exception as e:  # noqa: BLE001 — an unreadable entry is refitted, never fatal
+            reuse.log.warning("cached theme fit %s unreadable (%s); fitting again", k[:12], e)
+        else:
+            if reused is not None:
+                reused.append(f"theme fit {k[:16]}")
+            return model
     enable_numba_cache()
-    return ThemeModel(cfg.themes).fit(sample.reset_index(drop=True), vectors, codebook, embedder, labels=labels)
+    model = ThemeModel(cfg.themes).fit(sample, vectors, codebook, embedder, labels=labels)
+    if k:
+        reuse.store("theme_fit", k, lambda folder: save_fit(model, folder))
+    return model
+
+
+def fit_key(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder,
+            labels: pd.DataFrame | None) -> str:
+    """The theme fit's cache key: everything :meth:`ThemeModel.fit` reads (``framescope.reuse``)."""
+    from framescope import reuse
+
+    return reuse.key("theme_fit", {
+        "themes": cfg.themes.model_dump(mode="json"),
+        "codebook": codebook.model_dump(mode="json", by_alias=True) if codebook is not None else None,
+        "embedder": [getattr(embedder, a, None) for a in ("name", "model_id", "weights_sha256", "cache_tag")],
+        "sentences": reuse.frame_digest(sample),
+        "vectors": reuse.array_digest(np.asarray(vectors)),
+        "labels": reuse.frame_digest(labels),
+    })
 
 
 def assign_themes(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
@@ -124,16 +158,17 @@ def fitted_rows(model, sample: pd.DataFrame, doc_ids) -> pd.DataFrame:
 
 
 def theme_and_measure(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
-                      sample_docs: list[str], embedder, frames) -> pd.DataFrame:
+                      sample_docs: list[str], embedder, frames, cache: bool = True) -> pd.DataFrame:
     """One partition's sentences with their theme (see :func:`assign_themes`), tone, frames, voice."""
     in_sample = sentences["doc_id"].isin(sample_docs).to_numpy()
     assign = assign_themes(model, fitted, sentences, vectors, in_sample, embedder)
     sentences = sentences.merge(assign, on="sentence_id", how="left", validate="one_to_one")
-    return sentence_measures(sentences, vectors, embedder, frames)
+    return sentence_measures(sentences, vectors, embedder, frames, cache)
 
 
-def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, frames) -> pd.DataFrame:
-    """Tone, frame scores and voice of each sentence (row- or document-local, so partitionable)."""
+def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, frames, cache: bool = True) -> pd.DataFrame:
+    """Tone, frame scores and voice of each sentence (row- or document-local, so partitionable);
+    ``cache`` (``embed.cache``): reuse spaCy's findings per sentence."""
     from framescope.measures.frames import frame_scores
     from framescope.measures.tone import tone_scores
     from framescope.measures.voices import voice_frame
@@ -142,7 +177,7 @@ def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, fr
     sentences["tone"] = tone_scores(sentences)
     scores = frame_scores(sentences, vectors, embedder, frames)
     sentences = pd.concat([sentences, scores.set_index(sentences.index)], axis=1)
-    found = voice_frame(sentences)
+    found = voice_frame(sentences, cache)
     for col in found.columns:
         sentences[col] = found[col]
     return sentences

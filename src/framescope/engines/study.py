@@ -83,6 +83,7 @@ class StudyRun:
     - ``progress``: ``progress(stage, fraction)``, called as each stage starts;
     - ``timings``: seconds per stage, filled as the stages run; ``started``: the start time
       (ISO 8601, UTC); ``engine_info``: what the executor reports for the manifest;
+      ``reused``: the results taken from the cache instead of computed (``framescope.reuse``);
     - ``labels_path`` and ``labels``: the researcher's label file (``run --labels``) and its labels,
       read when the run is made (a bad file fails before any stage runs) and applied to the study
       in the write stage (``validate.study.apply_labels``), or None.
@@ -100,6 +101,7 @@ class StudyRun:
     timings: dict[str, float] = field(default_factory=dict)
     started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     engine_info: dict = field(default_factory=dict)
+    reused: list = field(default_factory=list)
     labels_path: Path | None = None
     labels: object | None = None
 

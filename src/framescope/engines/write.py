@@ -89,6 +89,7 @@ def manifest(study: StudyRun, result: StudyResult) -> dict:
         "versions": package_versions(),
         "started_at": study.started,
         "timings": study.timings,
+        "reused": list(study.reused),
         "engine": {"name": cfg.engine, **study.engine_info},
         "counts": {"documents": len(result.documents), "sentences": result.counts["sentences"],
                    "body_sentences": result.counts["body_sentences"],

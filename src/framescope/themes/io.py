@@ -147,3 +147,32 @@ def topic_model_views(study: str | Path) -> dict[str, dict]:
             except ValueError:
                 continue
     return out
+
+
+def _write_frame(df: pd.DataFrame, path: Path) -> None:
+    df.to_parquet(path, index=False)
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    """A frame written by :func:`_write_frame`, with list cells as lists again (Parquet gives arrays)."""
+    df = pd.read_parquet(path)
+    for col in df.columns:
+        if df[col].dtype == object and any(isinstance(v, np.ndarray) for v in df[col]):
+            df[col] = df[col].map(lambda v: list(v) if isinstance(v, np.ndarray) else v)
+    return df
+
+
+def save_fit(model, folder: Path) -> None:
+    """A fitted model as a run needs it again: the saved model (:func:`save`), its assignment of the
+    fitted sentences (``assign_``) and its theme table, exactly (Parquet)."""
+    save(model, folder / "model")
+    _write_frame(model.assign_, folder / "assign.parquet")
+    _write_frame(model.themes_, folder / "themes.parquet")
+
+
+def load_fit(cls, folder: Path):
+    """The model :func:`save_fit` stored, as the run that fitted it had it."""
+    model = load(cls, folder / "model")
+    model.assign_ = _read_frame(folder / "assign.parquet")
+    model.themes_ = _read_frame(folder / "themes.parquet")
+    return model

@@ -1,0 +1,130 @@
+"""A warm re-run takes the theme fit and spaCy's parses from the cache (``framescope.reuse``), and
+writes the same study; anything that could change the result is a new fit; a damaged entry is
+never used."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED_CODEBOOK, SEED_CORPUS
+
+
+def _cfg(out: Path, codebook: Path = SEED_CODEBOOK, cache: bool = True):
+    from framescope.config import seed_config
+
+    cfg = seed_config()
+    return cfg.model_copy(update={
+        "inputs": [str(SEED_CORPUS)], "out": str(out),
+        "themes": cfg.themes.model_copy(update={"codebook": str(codebook)}),
+        "embed": cfg.embed.model_copy(update={"cache": cache}),
+    })
+
+
+@pytest.fixture
+def counted(monkeypatch, tmp_path):
+    """A fresh cache folder, and counters of theme fits and spaCy parses in this process."""
+    from framescope.measures import speakers
+    from framescope.themes import ThemeModel
+
+    monkeypatch.setenv("FRAMESCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    calls = {"fit": 0, "parsed": 0}
+    real_fit, real_speakers = ThemeModel.fit, speakers.sentence_speakers
+
+    def fit(self, *a, **k):
+        calls["fit"] += 1
+        return real_fit(self, *a, **k)
+
+    def parse(doc):
+        calls["parsed"] += 1
+        return real_speakers(doc)
+
+    monkeypatch.setattr(ThemeModel, "fit", fit)
+    monkeypatch.setattr(speakers, "sentence_speakers", parse)
+    return calls
+
+
+def _files(study: Path) -> dict[str, bytes]:
+    return {p.relative_to(study).as_posix(): p.read_bytes() for p in sorted(study.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"}
+
+
+def _manifest(study: Path) -> dict:
+    import json
+
+    return json.loads((study / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_a_warm_rerun_takes_the_fit_and_parses_from_the_cache_and_writes_the_same_study(counted, tmp_path):
+    from framescope.engines.pipeline import run
+
+    first = run(_cfg(tmp_path / "a"))
+    assert counted["fit"] == 1 and counted["parsed"] > 0 and _manifest(first)["reused"] == []
+    parsed = counted["parsed"]
+    again = run(_cfg(tmp_path / "b"))
+    assert counted["fit"] == 1, "the re-run fitted the theme model again"
+    assert counted["parsed"] == parsed, "the re-run parsed sentences with spaCy again"
+    assert [r.split()[:2] for r in _manifest(again)["reused"]] == [["theme", "fit"]]
+    a, b = _files(first), _files(again)
+    assert a.keys() == b.keys() and "model/bertopic/topics.json" in a
+    assert [name for name in a if a[name] != b[name]] == []  # every table, the model, byte for byte
+
+
+def test_anything_that_changes_the_fit_is_fitted_again(counted, tmp_path, monkeypatch):
+    from framescope import reuse
+    from framescope.engines.pipeline import run
+
+    run(_cfg(tmp_path / "a"))
+    edited = tmp_path / "codebook.yaml"  # one word of one description changed
+    text = SEED_CODEBOOK.read_text(encoding="utf-8")
+    edited.write_text(text.replace("rising", "increasing", 1), encoding="utf-8")
+    assert edited.read_text(encoding="utf-8") != text
+    again = run(_cfg(tmp_path / "b", codebook=edited))
+    assert counted["fit"] == 2 and _manifest(again)["reused"] == []
+    # the thread settings, which change floats, are part of every key
+    before = reuse.key("theme_fit", {"x": 1})
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    assert reuse.key("theme_fit", {"x": 1}) != before
+
+
+def test_a_damaged_cached_fit_is_discarded_and_fitted_again(counted, tmp_path, caplog):
+    from framescope.engines.pipeline import run
+
+    first = run(_cfg(tmp_path / "a"))
+    entries = [p for p in (tmp_path / "cache" / "reuse" / "theme_fit").iterdir() if not p.name.startswith(".")]
+    assert len(entries) == 1
+    assigned = entries[0] / "assign.parquet"
+    data = bytearray(assigned.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    assigned.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, logger="framescope"):
+        again = run(_cfg(tmp_path / "b"))
+    assert "discarded" in caplog.text
+    assert counted["fit"] == 2 and _manifest(again)["reused"] == []
+    assert _files(first) == _files(again)
+
+
+def test_with_the_cache_off_nothing_is_reused_or_kept(counted, tmp_path):
+    from framescope.engines.pipeline import run
+
+    run(_cfg(tmp_path / "a", cache=False))
+    run(_cfg(tmp_path / "b", cache=False))
+    assert counted["fit"] == 2
+    assert not (tmp_path / "cache" / "reuse").exists()
+
+
+def test_a_damaged_parse_shard_is_discarded_and_the_sentences_parsed_again(counted, tmp_path, caplog):
+    from framescope.measures.speakers import parse_speakers
+
+    texts = ['"We will not yield," the ambassador said.', "According to Reuters, talks ended.",
+             "Wang Yi told reporters the visit was a success."]
+    first = parse_speakers(texts)
+    assert counted["parsed"] == 3 and parse_speakers(texts) == first and counted["parsed"] == 3
+    shards = list((tmp_path / "cache" / "reuse" / "speakers").rglob("shard-*.json"))
+    assert len(shards) == 1
+    shards[0].write_text(shards[0].read_text(encoding="utf-8").replace("Reuters", "Reuterz"), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="framescope"):
+        assert parse_speakers(texts) == first
+    assert "discarded" in caplog.text and counted["parsed"] == 6
+    assert first[1].mentions and first[1].mentions[0].name == "Reuters"
