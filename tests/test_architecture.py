@@ -179,7 +179,7 @@ def test_known_exceptions_still_exist():
 LAYERS = (
     ("framescope", "errors", "config", "artifacts", "numba_cache"),
     ("ingest",),
-    ("embed",),
+    ("embed", "reuse"),
     ("themes",),
     ("measures", "validate"),
     ("report",),

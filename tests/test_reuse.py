@@ -24,12 +24,20 @@ def _cfg(out: Path, codebook: Path = SEED_CODEBOOK, cache: bool = True):
 
 @pytest.fixture
 def counted(monkeypatch, tmp_path):
-    """A fresh cache folder, and counters of theme fits and spaCy parses in this process."""
-    from framescope.measures import speakers
+    """A fresh cache folder, and counters of theme fits, spaCy parses and VADER scores in this process."""
+    from framescope.measures import speakers, tone
     from framescope.themes import ThemeModel
 
     monkeypatch.setenv("FRAMESCOPE_CACHE_DIR", str(tmp_path / "cache"))
-    calls = {"fit": 0, "parsed": 0}
+    calls = {"fit": 0, "parsed": 0, "scored": 0}
+    analyzer = tone._analyzer()
+
+    class Counting:
+        def polarity_scores(self, text):
+            calls["scored"] += 1
+            return analyzer.polarity_scores(text)
+
+    monkeypatch.setattr(tone, "_analyzer", Counting)
     real_fit, real_speakers = ThemeModel.fit, speakers.sentence_speakers
 
     def fit(self, *a, **k):
@@ -60,11 +68,13 @@ def test_a_warm_rerun_takes_the_fit_and_parses_from_the_cache_and_writes_the_sam
     from framescope.engines.pipeline import run
 
     first = run(_cfg(tmp_path / "a"))
-    assert counted["fit"] == 1 and counted["parsed"] > 0 and _manifest(first)["reused"] == []
-    parsed = counted["parsed"]
+    assert counted["fit"] == 1 and counted["parsed"] > 0 and counted["scored"] > 90
+    assert _manifest(first)["reused"] == []
+    parsed, scored = counted["parsed"], counted["scored"]
     again = run(_cfg(tmp_path / "b"))
     assert counted["fit"] == 1, "the re-run fitted the theme model again"
     assert counted["parsed"] == parsed, "the re-run parsed sentences with spaCy again"
+    assert counted["scored"] == scored, "the re-run scored tone again"
     assert [r.split()[:2] for r in _manifest(again)["reused"]] == [["theme", "fit"]]
     a, b = _files(first), _files(again)
     assert a.keys() == b.keys() and "model/bertopic/topics.json" in a

@@ -13,7 +13,7 @@ from framescope.embed.vectors import sentence_vectors
 from framescope.engines.stages import body_per_document, fitted_rows, partition_rows, theme_and_measure
 from framescope.engines.study import StudyRun
 from framescope.ingest.segment import sentence_table
-from framescope.measures.framing import candidate_partials, measure_partials
+from framescope.measures.framing import MentionPartitions, candidate_partials, measure_partials
 
 
 class RowPartitions:
@@ -99,7 +99,8 @@ class LocalExecutor:
 
     def candidates(self, study: StudyRun, centroids: dict, limit: int) -> list[dict]:
         """Exemplar and contrast-pair candidates of every partition (``framing.candidate_partials``)."""
-        return [candidate_partials(s, v, study.cfg.measures, centroids, self.parts, limit) for s, v in self.parts]
+        others = MentionPartitions(self.parts, keep=True)  # each partition prepared once, not once per partition
+        return [candidate_partials(s, v, study.cfg.measures, centroids, others, limit) for s, v in self.parts]
 
     def texts(self, ids: list[str]) -> pd.Series:
         """The texts of the given sentences, indexed by sentence id."""

@@ -168,13 +168,13 @@ def theme_and_measure(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vect
 
 def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, frames, cache: bool = True) -> pd.DataFrame:
     """Tone, frame scores and voice of each sentence (row- or document-local, so partitionable);
-    ``cache`` (``embed.cache``): reuse spaCy's findings per sentence."""
+    ``cache`` (``embed.cache``): reuse spaCy's findings and VADER's scores per sentence."""
     from framescope.measures.frames import frame_scores
     from framescope.measures.tone import tone_scores
     from framescope.measures.voices import voice_frame
 
     sentences = sentences.copy()
-    sentences["tone"] = tone_scores(sentences)
+    sentences["tone"] = tone_scores(sentences, cache)
     scores = frame_scores(sentences, vectors, embedder, frames)
     sentences = pd.concat([sentences, scores.set_index(sentences.index)], axis=1)
     found = voice_frame(sentences, cache)

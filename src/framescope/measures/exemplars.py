@@ -244,11 +244,10 @@ def contrast_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: Measu
     mine_text = {key: _normal_text(cell).to_numpy() for key, cell in mine.items()}
     keep = 2 * cfg.n_contrasts + 8
     best: dict[tuple[str, str, str], _RowBest] = {}
+    prepared = getattr(others, "prepared", lambda q, what, make: make())  # kept per run by the local engine
     for q in range(len(others)):
-        s_q, v_q = others[q]
-        b_body, b_vecs = _aligned(s_q, v_q, cfg)
-        b_norm = _normal_text(b_body)
-        for theme, b, cell_b in _cells(b_body, skip_unassigned=True):
+        b_body, b_vecs, b_norm, b_cells = prepared(q, "contrast sides", lambda: _contrast_side(*others[q], cfg))
+        for theme, b, cell_b in b_cells:
             for (t_a, a), cell_a in mine.items():
                 if t_a != theme or not a < b:
                     continue
@@ -271,6 +270,13 @@ def contrast_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: Measu
         cut = limit is not None and len(pairs) > limit
         out[(theme, a, b)] = (pairs.head(limit) if cut else pairs, cut)
     return out
+
+
+def _contrast_side(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig):
+    """A partition as the second side of contrast pairs: its measured sentences, unit vectors,
+    normalised texts and theme × source cells."""
+    body, vecs = _aligned(sentences, vectors, cfg)
+    return body, vecs, _normal_text(body), list(_cells(body, skip_unassigned=True))
 
 
 def paired_contrasts(n_sources: int) -> bool:

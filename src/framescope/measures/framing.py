@@ -214,21 +214,34 @@ def candidate_partials(sentences: pd.DataFrame, vectors: np.ndarray, cfg: Measur
 
     framed, framed_vectors = mention_rows(sentences, vectors)
     paired = paired_contrasts(len({source for _, source in centroids}))
+    others = others if isinstance(others, MentionPartitions) else MentionPartitions(others)
     return {"exemplars": exemplar_candidates(framed, framed_vectors, cfg, centroids),
-            "contrasts": contrast_candidates(framed, framed_vectors, cfg, MentionPartitions(others), limit, paired)}
+            "contrasts": contrast_candidates(framed, framed_vectors, cfg, others, limit, paired)}
 
 
 class MentionPartitions:
-    """Every partition's ``(sentences, vectors)`` as theme mentions (``mentions.mention_rows``)."""
+    """Every partition's ``(sentences, vectors)`` as theme mentions (``mentions.mention_rows``).
+    With ``keep`` (one process computing every partition's candidates: the local engine), each
+    partition's mentions, and what ``exemplars.contrast_candidates`` prepares from them, are made
+    once and kept for the other partitions' calls, not made again for each."""
 
-    def __init__(self, partitions):
+    def __init__(self, partitions, keep: bool = False):
         self.partitions = partitions
+        self._kept: dict | None = {} if keep else None
 
     def __len__(self) -> int:
         return len(self.partitions)
 
     def __getitem__(self, q: int):
-        return mention_rows(*self.partitions[q])
+        return self.prepared(q, "mentions", lambda: mention_rows(*self.partitions[q]))
+
+    def prepared(self, q: int, what: str, make):
+        """``make()`` for partition ``q``, kept under ``what`` when this holds its partitions."""
+        if self._kept is None:
+            return make()
+        if (q, what) not in self._kept:
+            self._kept[(q, what)] = make()
+        return self._kept[(q, what)]
 
 
 def candidate_tables(candidates: list[dict], cfg: MeasureConfig) -> tuple[pd.DataFrame, pd.DataFrame, bool]:

@@ -31,14 +31,27 @@ def _analyzer():
     return SentimentIntensityAnalyzer()
 
 
-def tone_scores(sentences: pd.DataFrame) -> pd.Series:
-    """VADER compound score of each sentence (index aligned with ``sentences``)."""
+def tone_scores(sentences: pd.DataFrame, cache: bool = False) -> pd.Series:
+    """VADER compound score of each sentence (index aligned with ``sentences``). With ``cache``,
+    the scores an earlier run computed for a text (this code, this vaderSentiment:
+    ``framescope.reuse``) are taken from the cache and the new ones added to it."""
     if "text" not in sentences.columns:
         raise InputError("sentences table has no 'text' column")
-    analyzer = _analyzer()
     texts = sentences["text"].fillna("").astype(str)
-    return pd.Series([analyzer.polarity_scores(t)["compound"] for t in texts],
-                     index=sentences.index, name="tone", dtype="float64")
+    if not cache:
+        analyzer = _analyzer()
+        return pd.Series([analyzer.polarity_scores(t)["compound"] for t in texts],
+                         index=sentences.index, name="tone", dtype="float64")
+    from framescope.artifacts import sha256_text
+    from framescope.reuse import add_records, read_records
+
+    kept = read_records("tone", {"analyzer": "vader compound"})
+    keys = {t: sha256_text(t) for t in dict.fromkeys(texts)}
+    found = {t: kept[k] for t, k in keys.items() if k in kept}
+    new = {t: _analyzer().polarity_scores(t)["compound"] for t in keys if t not in found}
+    add_records("tone", {"analyzer": "vader compound"}, {keys[t]: v for t, v in new.items()})
+    found.update(new)
+    return pd.Series([found[t] for t in texts], index=sentences.index, name="tone", dtype="float64")
 
 
 CELL_SUM_COLUMNS = ["theme", "source", "cluster", "n", "sum"]
