@@ -77,7 +77,7 @@ def test_cache_embeds_only_new_sentences(minilm):
     assert np.array_equal(again, first[::-1])
     cached_encode(TEXTS + ["A brand new sentence about trade."], minilm)
     assert minilm.n_encoded == 4
-    files = list(cache_dir().rglob("*"))
+    files = list((cache_dir() / "embeddings").rglob("*"))
     assert files and all(f.suffix in ("", ".npz") for f in files)  # no pickle, no temp leftovers
     for f in (f for f in files if f.suffix == ".npz"):
         with np.load(f, allow_pickle=False) as z:

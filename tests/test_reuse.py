@@ -76,6 +76,8 @@ def test_a_warm_rerun_takes_the_fit_and_parses_from_the_cache_and_writes_the_sam
     assert counted["parsed"] == parsed, "the re-run parsed sentences with spaCy again"
     assert counted["scored"] == scored, "the re-run scored tone again"
     assert [r.split()[:2] for r in _manifest(again)["reused"]] == [["theme", "fit"]]
+    kept = [p for p in (tmp_path / "cache" / "reuse").rglob("*") if p.is_file()]
+    assert kept and {p.suffix for p in kept} <= {".json", ".parquet", ".safetensors"}  # no pickle, no temp files
     a, b = _files(first), _files(again)
     assert a.keys() == b.keys() and "model/bertopic/topics.json" in a
     assert [name for name in a if a[name] != b[name]] == []  # every table, the model, byte for byte

@@ -9,7 +9,8 @@ from framescope.app.study import require_study
 from framescope.themes.codebook import UNASSIGNED
 from framescope.themes.io import topic_model_views
 
-MAX_POINTS = 20_000
+MAP_POINTS = 2_500  # drawn by default: the browser draws every point (WebGL, in software on many machines)
+MAX_POINTS = 20_000  # drawn at most, with "every sentence" on
 study = require_study()
 themes, sents, emph = study.tables["themes"], study.table("sentences"), study.table("emphasis")
 order = study.themes_in_order()
@@ -42,7 +43,7 @@ st.subheader("Map of sentences")
 st.caption("Each point is a sentence, placed so that sentences with similar meaning lie close "
            "together (a 2-D projection of the sentence embeddings). Colour = theme, shape = source. "
            "Hover to read the sentence; click legend entries to hide themes.")
-c1, c2 = st.columns(2)
+c1, c2, c3 = st.columns(3)
 body_only = c1.toggle("Body sentences only", value=True, key="map_body")
 hide_unassigned = c2.toggle("Hide unassigned sentences", value=False, key="map_unassigned")
 all_pts = sents.dropna(subset=["x", "y"])
@@ -50,14 +51,18 @@ if body_only and "is_body" in all_pts:
     all_pts = all_pts[all_pts["is_body"]]
 if hide_unassigned:
     all_pts = all_pts[all_pts["theme"] != UNASSIGNED]
-if len(all_pts) > MAX_POINTS:
-    st.caption(f"Showing a fixed random sample of {MAX_POINTS:,} of the {len(all_pts):,} sentences, to keep "
-               "the map responsive.")
+every = c3.toggle("Every sentence", value=False, key="map_every", disabled=len(all_pts) <= MAP_POINTS,
+                  help=f"The map draws a fixed random sample of {MAP_POINTS:,} sentences; switch on to draw all "
+                       f"(up to {MAX_POINTS:,}; slower in the browser).")
+limit = MAX_POINTS if every else MAP_POINTS
+if len(all_pts) > limit:
+    st.caption(f"Showing a fixed random sample of {limit:,} of the {len(all_pts):,} sentences (the same sample "
+               "for every reader), to keep the map responsive. Every sentence is on the Sentences page.")
 
 
 def sentence_map() -> go.Figure:
     """The map (built once per study, sources and toggles; shared by every session)."""
-    pts = all_pts.sample(MAX_POINTS, random_state=0).sort_index() if len(all_pts) > MAX_POINTS else all_pts
+    pts = all_pts.sample(limit, random_state=0).sort_index() if len(all_pts) > limit else all_pts
     colours, symbols = theme_colours(order), source_symbols(study.all_sources)
     fig = go.Figure()
     for t in order:
@@ -83,7 +88,7 @@ def sentence_map() -> go.Figure:
     return fig
 
 
-chart(study.memo(("themes_map", body_only, hide_unassigned), sentence_map), "map")
+chart(study.memo(("themes_map", body_only, hide_unassigned, limit), sentence_map), "map")
 
 # -- BERTopic's views ----------------------------------------------------------------------------
 views = topic_model_views(study.path)
