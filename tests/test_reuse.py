@@ -11,14 +11,14 @@ import pytest
 from conftest import SEED_CODEBOOK, SEED_CORPUS
 
 
-def _cfg(out: Path, codebook: Path = SEED_CODEBOOK, cache: bool = True):
+def _cfg(out: Path, codebook: Path = SEED_CODEBOOK, cache: bool = True, reuse: bool = True):
     from framescope.config import seed_config
 
     cfg = seed_config()
     return cfg.model_copy(update={
         "inputs": [str(SEED_CORPUS)], "out": str(out),
         "themes": cfg.themes.model_copy(update={"codebook": str(codebook)}),
-        "embed": cfg.embed.model_copy(update={"cache": cache}),
+        "embed": cfg.embed.model_copy(update={"cache": cache}), "reuse": reuse,
     })
 
 
@@ -124,6 +124,26 @@ def test_with_the_cache_off_nothing_is_reused_or_kept(counted, tmp_path):
     run(_cfg(tmp_path / "b", cache=False))
     assert counted["fit"] == 2
     assert not (tmp_path / "cache" / "reuse").exists()
+
+
+def test_no_reuse_fits_parses_and_scores_again_but_keeps_the_embeddings(counted, tmp_path):
+    """`framescope run --no-reuse` (config `reuse: false`): an earlier run's fit is not taken."""
+    import subprocess
+    import sys
+
+    from framescope.engines.pipeline import run
+
+    run(_cfg(tmp_path / "a"))
+    parsed, scored = counted["parsed"], counted["scored"]
+    again = run(_cfg(tmp_path / "b", reuse=False))
+    assert counted["fit"] == 2 and counted["parsed"] > parsed and counted["scored"] > scored
+    assert _manifest(again)["reused"] == [] and _manifest(again)["config"]["reuse"] is False
+    assert _files(tmp_path / "a") == _files(again)
+    out = tmp_path / "c"  # the command-line flag sets it
+    proc = subprocess.run([sys.executable, "-m", "framescope.cli", "--quiet", "run", str(SEED_CORPUS), "--codebook",
+                           str(SEED_CODEBOOK), "--out", str(out), "--no-reuse"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert _manifest(out)["config"]["reuse"] is False and _manifest(out)["reused"] == []
 
 
 def test_a_damaged_parse_shard_is_discarded_and_the_sentences_parsed_again(counted, tmp_path, caplog):

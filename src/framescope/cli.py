@@ -101,6 +101,8 @@ def run(
     title_col: Optional[str] = TitleCol,
     max_file_mb: Optional[float] = MaxMb,
     workers: Optional[int] = Workers,
+    no_reuse: bool = typer.Option(False, "--no-reuse", help="Fit the themes, parse and score every sentence again "
+                                  "instead of taking an earlier run's results from the cache folder."),
 ) -> None:
     """Run the whole study: ingest, themes, emphasis and framing, into one artifact folder."""
     from framescope.config import load_config, seed_config
@@ -130,6 +132,8 @@ def run(
         data["engine"] = engine
     if scheduler:
         data["scheduler"] = scheduler
+    if no_reuse:
+        data["reuse"] = False
     data["ingest"].update(_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers))
     from framescope.config import RunConfig, validated
     cfg = validated(RunConfig, data, "run options")

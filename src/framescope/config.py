@@ -93,6 +93,9 @@ class RunConfig(_Section):
     measures: MeasureConfig = Field(default_factory=MeasureConfig)
     engine: Literal["local", "dask"] = "local"
     scheduler: str | None = None
+    reuse: bool = Field(True, description="Take the theme fit, spaCy's speaker parses and the tone scores of an "
+                        "earlier run from the cache folder when nothing they depend on has changed "
+                        "(framescope.reuse; needs embed.cache); false computes them again and keeps nothing.")
 
 
 def validated(model: type[BaseModel], data: object, where: str) -> BaseModel:

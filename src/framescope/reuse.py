@@ -18,9 +18,10 @@ compute now:
 Nothing is pickled: a fitted theme model is stored as the study stores it (safetensors and JSON,
 ``themes/io.py``) and its assignment as Parquet. Each entry records the sha256 of every file in it
 and is written into a temporary folder that is renamed into place when complete; an entry that
-fails its check is removed with a warning and the result computed again, never used. ``embed.cache:
-false`` turns reuse off along with the embedding cache. The manifest's ``reused`` lists what a run
-took from the cache.
+fails its check is removed with a warning and the result computed again, never used. ``reuse:
+false`` in the run config (``framescope run --no-reuse``) turns reuse off, and ``embed.cache: false``
+turns it off along with the embedding cache. The manifest's ``reused`` lists what a run took from
+the cache.
 """
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ import pandas as pd
 
 from framescope.artifacts import staging_prefix, stored
 from framescope.config import EmbedConfig, MeasureConfig, RunConfig
-from framescope.engines.stages import body_per_document, fitted_rows, theme_and_measure
+from framescope.engines.stages import body_per_document, fitted_rows, reuses, theme_and_measure
 from framescope.engines.study import StudyRun, embedder_for, resolve_out
 from framescope.errors import InputError, RunInterrupted
 
@@ -118,7 +118,7 @@ def sample_rows(work: str, part: int, doc_ids: list[str]) -> tuple[pd.DataFrame,
 
 
 def assign_and_measure(work: str, part: int, fitted: pd.DataFrame, model_dir: str, doc_ids: list[str],
-                       embed: dict, frames, measures: dict) -> dict:
+                       embed: dict, frames, measures: dict, reuse: bool = True) -> dict:
     """Themes, tone, frame scores and voices of one partition's sentences, written beside it;
     returns the partition's partials of the study's measures (``framing.measure_partials``)."""
     from framescope.measures.framing import measure_partials
@@ -127,7 +127,7 @@ def assign_and_measure(work: str, part: int, fitted: pd.DataFrame, model_dir: st
     sentences = pd.read_parquet(w / f"sentences-{part:05d}.parquet")
     vectors = np.load(w / f"vectors-{part:05d}.npy", allow_pickle=False)
     out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames,
-                            bool(embed.get("cache", True)))
+                            reuse)
     stored(out).to_parquet(w / f"measured-{part:05d}.parquet", index=False)  # as the study stores it
     return measure_partials(out, vectors, MeasureConfig.model_validate(measures))
 
@@ -281,7 +281,8 @@ class DaskExecutor:
         model.save(self.work / "model")  # the workers load it from its safetensors + JSON files
         by_part = [fitted_rows(model, sample, self.documents["doc_id"].iloc[a:b]) for a, b in self.bounds]
         return self._map(assign_and_measure, by_part,
-                         same=(str(self.work / "model"), sample_docs, self.embed_cfg, study.frames, self.measures))
+                         same=(str(self.work / "model"), sample_docs, self.embed_cfg, study.frames, self.measures,
+                               reuses(study.cfg)))
 
     def candidates(self, study: StudyRun, centroids: dict, limit: int) -> list[dict]:
         return self._map(candidates, same=(len(self.parts), self.measures, centroids, limit))

@@ -95,13 +95,13 @@ def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebo
     """Fit the theme model on the sample's sentences (with their vectors, and the researcher's
     ``labels`` of ``run --labels`` if any); return the model. With ``embed.cache`` on, a fit of
     exactly these inputs by this code on this machine is taken from the cache (``framescope.reuse``;
-    its name is appended to ``reused``) and a new fit is stored there."""
+    its name is appended to ``reused``) and a new fit is stored there (unless ``reuse`` is off)."""
     from framescope import reuse
     from framescope.themes import ThemeModel
     from framescope.themes.io import load_fit, save_fit
 
     sample = sample.reset_index(drop=True)
-    k = fit_key(cfg, sample, vectors, codebook, embedder, labels) if cfg.embed.cache else None
+    k = fit_key(cfg, sample, vectors, codebook, embedder, labels) if reuses(cfg) else None
     entry = reuse.lookup("theme_fit", k) if k else None
     if entry is not None:
         try:
@@ -117,6 +117,11 @@ def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebo
     if k:
         reuse.store("theme_fit", k, lambda folder: save_fit(model, folder))
     return model
+
+
+def reuses(cfg: RunConfig) -> bool:
+    """Whether a run takes results from the cache folder and keeps its own there."""
+    return bool(cfg.embed.cache and cfg.reuse)
 
 
 def fit_key(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder,
