@@ -207,10 +207,11 @@ class _RowBest:
 def _ranked(pairs: pd.DataFrame, by_source: bool = False) -> pd.DataFrame:
     """Pairs in the greedy order: similarity rounded to 6 decimals (float32), then sentence ids
     (with ``by_source``, first by ``source_a``: each source's list in the greedy order)."""
-    keys = ["source_a"] * by_source + ["_r", "sentence_id_a", "sentence_id_b"]
-    return (pairs.assign(_r=np.round(pairs["similarity"].to_numpy(np.float32), 6))
-                 .sort_values(keys, ascending=[True] * by_source + [False, True, True], kind="stable")
-                 .drop(columns="_r"))
+    r = np.round(pairs["similarity"].to_numpy(np.float32), 6)
+    keys = [pairs["sentence_id_b"].to_numpy(dtype=object), pairs["sentence_id_a"].to_numpy(dtype=object), -r]
+    if by_source:  # np.lexsort: stable, the last key first; a few times faster than sort_values on small tables
+        keys.append(pairs["source_a"].to_numpy(dtype=object))
+    return pairs.iloc[np.lexsort(keys)]
 
 
 def contrast_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig, others,
