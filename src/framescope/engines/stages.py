@@ -131,6 +131,7 @@ def fit_key(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook,
 
     return reuse.key("theme_fit", {
         "themes": cfg.themes.model_dump(mode="json"),
+        "embed": cfg.embed.model_dump(mode="json"),  # the vectors are in the key too; this is belt and braces
         "codebook": codebook.model_dump(mode="json", by_alias=True) if codebook is not None else None,
         "embedder": [getattr(embedder, a, None) for a in ("name", "model_id", "weights_sha256", "cache_tag")],
         "sentences": reuse.frame_digest(sample),
