@@ -39,7 +39,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from framescope.artifacts import atomic_write_bytes, sha256_text
 from framescope.embed.cache import cache_dir
+from framescope.ingest.segment import available_cores
 
 log = logging.getLogger("framescope")
 
@@ -71,11 +73,8 @@ def code_fingerprint() -> str:
 
 def threads() -> dict:
     """The settings that change floating-point results on one machine."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        usable = os.cpu_count()
-    return {"cpu_count": os.cpu_count(), "usable_cpus": usable, **{v: os.environ.get(v) for v in THREAD_VARS}}
+    return {"cpu_count": os.cpu_count(), "usable_cpus": available_cores(),
+            **{v: os.environ.get(v) for v in THREAD_VARS}}
 
 
 def frame_digest(df: pd.DataFrame | None) -> str | None:
@@ -240,8 +239,6 @@ def add_records(kind: str, version: dict, records: dict) -> None:
             records = {**read_records(kind, version), **records}
         blob = {"records": records, "digest": _shard_digest(records)}
         data = json.dumps(blob, ensure_ascii=False).encode("utf-8")
-        from framescope.artifacts import atomic_write_bytes
-
         atomic_write_bytes(folder / f"shard-{hashlib.sha256(data).hexdigest()[:20]}.json", data)
         if len(old) >= MAX_SHARDS:
             for p in old:
@@ -249,3 +246,21 @@ def add_records(kind: str, version: dict, records: dict) -> None:
         _RECORDS.pop(folder, None)
     except OSError as e:
         log.warning("could not keep the %s records in the cache (%s); the run goes on", kind, e)
+
+
+def per_text(kind: str, version: dict, texts, compute, cache: bool = True, to_record=None, from_record=None) -> dict:
+    """``{text: result}`` for each distinct text: ``compute(list of texts) -> list of results`` for
+    the texts not kept under ``kind``/``version``, the kept records (``from_record``) for the rest;
+    with ``cache`` off nothing is read or kept. New results are kept as records (``to_record``)."""
+    unique = list(dict.fromkeys(texts))
+    if not cache:
+        return dict(zip(unique, compute(unique)))
+    kept = read_records(kind, version)
+    keys = {t: sha256_text(t) for t in unique}
+    found = {t: (from_record or (lambda r: r))(kept[keys[t]]) for t in unique if keys[t] in kept}
+    todo = [t for t in unique if t not in found]
+    if todo:
+        new = dict(zip(todo, compute(todo)))
+        add_records(kind, version, {keys[t]: (to_record or (lambda r: r))(v) for t, v in new.items()})
+        found.update(new)
+    return found

