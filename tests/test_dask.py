@@ -249,6 +249,9 @@ def test_fit_sample_is_whole_documents_seeded_and_large_enough():
     assert picked == fit_sample_documents(body, 100, 42) == sorted(picked)
     assert body[picked].sum() >= 100 and len(picked) < len(body)
     assert fit_sample_documents(body, 100, 7) != picked or len(picked) == len(body)
+    # the documents of labelled sentences are always in the fit (they keep their labels there)
+    left_out = sorted(set(body.index) - set(picked))[0]
+    assert fit_sample_documents(body, 100, 42, include={left_out, "d99"}) == sorted(set(picked) | {left_out})
 
 
 def test_sentences_written_from_partition_files_read_back_as_one_table(tmp_path):

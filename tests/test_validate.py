@@ -58,6 +58,25 @@ def test_adjusted_classify_and_count_recovers_known_shares():
     pd.testing.assert_frame_equal(out, again)  # seeded: the same intervals on every run
 
 
+def test_labelled_sentences_count_as_known_in_the_corrected_shares():
+    """A researcher who labels every sentence gets the labels' shares, whatever the study said
+    (the interval is then the paragraph bootstrap's alone, as for the raw shares); labelling half
+    of them estimates the other half from the study's error rates, with wider intervals."""
+    sentences, emphasis, truth = _synthetic(n_per_source=300)
+    every = pd.DataFrame({"sentence_id": sentences["sentence_id"], "label": sentences["truth"].replace({"unassigned": "none"})})
+    out = corrected_emphasis(sentences, every, emphasis, n_boot=200, seed=3).set_index(["source", "theme"])
+    half = corrected_emphasis(sentences, every.sample(frac=0.5, random_state=4), emphasis, n_boot=200,
+                              seed=3).set_index(["source", "theme"])
+    cells = [(s, t) for s in truth for t in truth[s]]
+    for cell in cells:
+        assert out.loc[cell, "share_corrected"] == pytest.approx(truth[cell[0]][cell[1]], abs=0.005)
+        assert out.loc[cell, "ci_low"] <= truth[cell[0]][cell[1]] <= out.loc[cell, "ci_high"]
+    assert max(abs(half.loc[c, "share_corrected"] - truth[c[0]][c[1]]) for c in cells) < 0.05
+    assert max(abs(half.loc[c, "share"] - truth[c[0]][c[1]]) for c in cells) > 0.1
+    width = lambda df: (df["ci_high"] - df["ci_low"]).mean()  # noqa: E731
+    assert 0 < width(out) < width(half)
+
+
 def test_the_exact_confusion_matrix_inverts_exactly():
     m = misclassification(np.array(["a", "a", "b", "b", "b", "b"]), np.array(["a", "b", "b", "b", "b", "a"]), ["a", "b"])
     assert np.allclose(m, [[0.5, 0.25], [0.5, 0.75]])
@@ -190,7 +209,7 @@ def _files(folder):
     return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_run_with_labels_writes_the_validation_with_the_study(study, tmp_path):
+def test_run_with_labels_writes_the_validation_with_the_study(study, tmp_path, monkeypatch):
     labels = _seed_labels_by_id(study)
     labels.to_csv(tmp_path / "labels.csv", index=False)
     r = _cli("--quiet", "run", "--config", study / "manifest.json", "--out", study, "--labels", tmp_path / "labels.csv",
@@ -210,12 +229,38 @@ def test_run_with_labels_writes_the_validation_with_the_study(study, tmp_path):
     cv = model["recalibration"]["cross_validation"]
     assert model["recalibration"]["n_labels_used"] == len(labels) and cv["n_labels"] == len(labels)
     assert 0 <= cv["macro_f1_before"] <= 1 and 0 <= cv["macro_f1_after"] <= 1 and cv["folds"] >= 2
-    assert record["assignment_used_labels"] == model["recalibration"]
+    assert record["assignment_used_labels"] == {k: v for k, v in model["recalibration"].items()
+                                                  if k not in ("used", "out_of_fold")}
     assert any(f"learnt from {len(labels)} of your labels" in n for n in manifest["notes"])
+    # every labelled sentence keeps the theme the researcher gave it…
+    sentences = pd.read_parquet(study / "sentences.parquet").set_index("sentence_id")
+    named = set(pd.read_parquet(study / "themes.parquet").query("named")["theme"])
+    for sid, label in zip(labels["sentence_id"], labels["label"]):
+        assert sentences.loc[sid, "theme"] == label if label in named else sentences.loc[sid, "theme"] not in named
+    # …so the agreement is computed from what the rule says of each without its own label
+    oof = model["recalibration"]["out_of_fold"]
+    assert sorted(oof) == sorted(labels["sentence_id"]) and record["out_of_fold"] == {"n_replaced": len(labels),
+                                                                                       "n_left_out": 0}
+    wrong = sum((oof[i] or "none") != label for i, label in zip(labels["sentence_id"], labels["label"]))
+    assert wrong > 0 and record["kappa"] < 1.0  # not the trivial agreement of the labels with themselves
+    confusion = np.array(record["confusion"]["counts"])
+    assert confusion.sum() - np.trace(confusion) == wrong
     # the run's validation is `framescope validate`'s on the same study and labels
     again = _cli("validate", study, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "so the agreement above is in-sample" in again.stdout
+    assert "the theme the rule gives each without its own label" in again.stdout
+    report = _cli("report", study, cwd=tmp_path)  # the report's method section says the same
+    assert report.returncode == 0, report.stderr
+    assert "the theme the rule gives each without its own label" in " ".join((study / "report.md").read_text().split())
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest  # and the app's Validate page
+
+    monkeypatch.setenv("FRAMESCOPE_STUDY", str(study))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120).run()
+    at.switch_page("src/framescope/app/views/validate.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("the theme the rule gives each without its own label" in i.value for i in at.info)
     redone = json.loads((study / "validation.json").read_text())
     assert {k: v for k, v in redone.items() if k != "labels"} == {k: v for k, v in record.items() if k != "labels"}
     pd.testing.assert_frame_equal(pd.read_parquet(study / "emphasis_corrected.parquet"), corrected)

@@ -31,7 +31,8 @@ from framescope.artifacts import check_out
 from framescope.config import RunConfig
 from framescope.engines.distributed import DaskExecutor
 from framescope.engines.local import LocalExecutor
-from framescope.engines.stages import corpus_partitions, fit_sample_documents, fit_themes, themes_for_corpus
+from framescope.engines.stages import (corpus_partitions, fit_sample_documents, fit_themes, labelled_documents,
+                                       themes_for_corpus)
 from framescope.engines.study import Progress, StudyRun, no_progress
 from framescope.engines.write import StudyResult, write_study
 from framescope.errors import InputError
@@ -67,7 +68,8 @@ def run_stages(study: StudyRun, executor) -> Path:
             executor.embed(study)
 
         with study.stage("themes"):
-            sample_docs = fit_sample_documents(doc_body, cfg.themes.fit_sample, cfg.themes.seed)
+            sample_docs = fit_sample_documents(doc_body, cfg.themes.fit_sample, cfg.themes.seed,
+                                               include=labelled_documents(study.labels))
             sample, vectors = executor.sample(sample_docs)
             model = fit_themes(cfg, sample, vectors, study.codebook, study.load_embedder(), labels=study.labels,
                                reused=study.reused)

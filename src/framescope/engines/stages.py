@@ -73,10 +73,12 @@ def partition_rows(sentences: pd.DataFrame, documents: pd.DataFrame) -> list[np.
     return [np.flatnonzero(where == i) for i in range(len(bounds))]
 
 
-def fit_sample_documents(doc_body: pd.Series, n: int | None, seed: int) -> list[str]:
+def fit_sample_documents(doc_body: pd.Series, n: int | None, seed: int, include=()) -> list[str]:
     """The documents the theme model is fitted on: all of them when their body sentences number
     at most ``n`` (or ``n`` is None), else whole documents in a seeded random order until they
-    hold at least ``n`` body sentences. ``doc_body`` is body sentences per ``doc_id``.
+    hold at least ``n`` body sentences, plus the documents in ``include`` (those holding the
+    sentences of ``run --labels``, which keep their labels only if they are in the fit).
+    ``doc_body`` is body sentences per ``doc_id``.
 
     Whole documents keep each sentence's context (neighbours, acronyms) as in the full run.
     Both engines call this on the same counts, so they fit on the same sentences.
@@ -87,7 +89,14 @@ def fit_sample_documents(doc_body: pd.Series, n: int | None, seed: int) -> list[
     order = np.random.default_rng(seed).permutation(len(doc_body))
     cum = np.cumsum(doc_body.to_numpy()[order])
     k = int(np.searchsorted(cum, n)) + 1
-    return sorted(doc_body.index[order[:k]])
+    return sorted(set(doc_body.index[order[:k]]) | (set(include) & set(doc_body.index)))
+
+
+def labelled_documents(labels: pd.DataFrame | None) -> set[str]:
+    """The documents of labelled sentences (a sentence id is ``<doc_id>-s<position>``)."""
+    if labels is None or not len(labels):
+        return set()
+    return {i.rsplit("-s", 1)[0] for i in labels["sentence_id"].astype(str)}
 
 
 def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from framescope.report.render import Heading, Section, Table, Text
+from framescope.validate.study import in_sample_lines
 
 REFERENCES = (
     "Grootendorst, M. (2022). BERTopic: Neural topic modeling with a class-based TF-IDF procedure. arXiv:2203.05794.",
@@ -197,6 +198,7 @@ def study_validation_blocks(record: dict, current: bool = True, labels: dict[str
         f"{num(record.get('macro_f1'))} (the mean F1 of the labelled themes other than none). Themes with fewer than "
         f"{record.get('min_labels_to_correct', 5)} labels are not corrected in section 3"
         + (f": {'; '.join(few)}." if few else "; every theme had enough."), lead="The study's own labels.")]
+    blocks += [Text(line.removeprefix("Note: "), kind="note") for line in in_sample_lines(record)]
     if not current:
         blocks.append(Text("labels.parquet has changed since validation.json was written: run "
                            "`framescope validate STUDY` to bring these figures up to date.", kind="note"))

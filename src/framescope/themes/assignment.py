@@ -68,8 +68,9 @@ def calibrate(Z: np.ndarray, V: np.ndarray, *, seed_share: float, seed_fraction:
               floor: float, C: float, labelled: np.ndarray | None = None) -> CorpusCalibration:
     """Theme index per sentence (rows of ``Z``, evidence; ``V``, the sentences' vectors).
     ``labelled`` (optional, one entry per sentence): the researcher's label as a theme index, -1
-    for no named theme, -2 for unlabelled; labelled sentences are examples too, and their label
-    replaces the one the evidence gave them."""
+    for no named theme, -2 for unlabelled. Labelled sentences are examples too (their label
+    replaces the one the evidence gave them), and each keeps its label in the result: the
+    researcher's reading of a sentence is not overruled by the classifier it helped to train."""
     from sklearn.linear_model import LogisticRegression
 
     n, k = Z.shape
@@ -87,11 +88,19 @@ def calibrate(Z: np.ndarray, V: np.ndarray, *, seed_share: float, seed_fraction:
         clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
         clf.fit(V[train].astype(np.float64), y[train])
         best = clf.predict(V.astype(np.float64)).astype(np.int64)
-        return CorpusCalibration(best, counts, n_none, cut, "classifier")
+        return CorpusCalibration(_keep_labels(best, labelled), counts, n_none, cut, "classifier")
     # one class of examples only (a tiny corpus, or a codebook the corpus does not discuss):
     # the corpus' own cut-off alone decides
     best = np.where(Z.max(1) >= cut, Z.argmax(1), NONE) if n and k else np.full(n, NONE, np.int64)
-    return CorpusCalibration(best.astype(np.int64), counts, n_none, cut, "cut-off")
+    return CorpusCalibration(_keep_labels(best.astype(np.int64), labelled), counts, n_none, cut, "cut-off")
+
+
+def _keep_labels(best: np.ndarray, labelled: np.ndarray | None) -> np.ndarray:
+    """``best`` with every labelled sentence given its label (-1: no named theme)."""
+    if labelled is None:
+        return best
+    labelled = np.asarray(labelled)
+    return np.where(labelled > -2, labelled, best).astype(np.int64)
 
 
 def label_cross_validation(Z: np.ndarray, V: np.ndarray, labelled: np.ndarray, keys: list[str], seed: int,
@@ -99,7 +108,9 @@ def label_cross_validation(Z: np.ndarray, V: np.ndarray, labelled: np.ndarray, k
     """What the researcher's labels add, cross-validated: the labelled sentences are split into
     stratified folds (seeded); each fold is predicted by the rule calibrated with the other folds'
     labels ("after") and by the rule with no labels ("before"). Macro F1 over the named themes
-    that have labels. None when there are fewer than 10 labels or one kind of label only."""
+    that have labels. ``out_of_fold``: the labelled rows and their "after" predictions (theme
+    index, -1 none), each made without its own label. None when there are fewer than 10 labels or
+    one kind of label only."""
     import warnings
 
     from sklearn.metrics import f1_score
@@ -127,4 +138,4 @@ def label_cross_validation(Z: np.ndarray, V: np.ndarray, labelled: np.ndarray, k
     per = {keys[t]: [round(float(b), 4), round(float(a), 4)] for t, b, a in zip(themes, f1_before, f1_after)}
     mean = (lambda j: round(float(np.mean([v[j] for v in per.values()])), 4) if per else None)
     return {"n_labels": int(len(idx)), "folds": n_splits, "macro_f1_before": mean(0), "macro_f1_after": mean(1),
-            "per_theme_f1_before_after": per}
+            "per_theme_f1_before_after": per, "out_of_fold": (idx, after)}

@@ -116,7 +116,8 @@ class ThemeModel:
 
         # 1. named themes
         Z = self._evidence(sentences.iloc[bidx], V, embedder)
-        best = self._named(Z, V, embedder, self._labelled(labels, sentences["sentence_id"].to_numpy()[bidx]))
+        body_ids = sentences["sentence_id"].to_numpy()[bidx]
+        best = self._named(Z, V, embedder, self._labelled(labels, body_ids), body_ids)
         named = best >= 0
         self.secondary_cut_ = self._secondary_cut(Z, best)
         theme = np.where(named, self.theme_keys_[np.maximum(best, 0)] if Z.shape[1] else "", UNASSIGNED).astype(object)
@@ -176,13 +177,17 @@ class ThemeModel:
         out = np.array([index.get(given[i], -1) if i in given else -2 for i in map(str, ids)], dtype=np.int64)
         return out if (out > -2).any() else None
 
-    def _named(self, Z: np.ndarray, V: np.ndarray, embedder, labelled: np.ndarray | None = None) -> np.ndarray:
+    def _named(self, Z: np.ndarray, V: np.ndarray, embedder, labelled: np.ndarray | None = None,
+               ids: np.ndarray | None = None) -> np.ndarray:
         """The named theme of every body sentence (index into the codebook, -1 = none) by
         ``cfg.assignment``: ``corpus`` (``themes.assignment``: sure examples from the evidence,
         then a classifier on this corpus' vectors) or ``threshold`` (the best theme when its
         evidence reaches ``similarity_threshold``). Sets ``threshold_``, the evidence cut-off
         that secondary themes build on: the lowest evidence among the sure examples, or the
-        threshold."""
+        threshold. With ``labelled``, each labelled sentence keeps its label; ``recalibration_``
+        records which they were (``used``: sentence ids) and, for each, the theme the rule gives it
+        when calibrated without that label (``out_of_fold``: the cross-validation's prediction, a
+        theme key or None), which ``framescope validate`` uses in place of the label it was told."""
         cfg = self.cfg
         self.calibration_ = None
         self.recalibration_ = None
@@ -198,9 +203,17 @@ class ThemeModel:
         if labelled is not None:
             n = int(np.sum(labelled > -2))
             cv = label_cross_validation(Z, V, labelled, [str(k) for k in self.theme_keys_], cfg.seed, **settings)
-            self.recalibration_ = {"n_labels_used": n, "cross_validation": cv}
+            given = np.flatnonzero(labelled > -2)
+            ids = np.arange(len(V)) if ids is None else ids
+            oof = None
+            if cv is not None:
+                rows, pred = cv.pop("out_of_fold")
+                oof = {str(ids[i]): (str(self.theme_keys_[p]) if p >= 0 else None) for i, p in zip(rows, pred)}
+            self.recalibration_ = {"n_labels_used": n, "cross_validation": cv,
+                                   "used": [str(ids[i]) for i in given], "out_of_fold": oof}
             self.notes_.append(
-                f"named themes also learnt from {n} of your labels" + (
+                f"named themes also learnt from {n} of your labels, and those {n} sentences keep the theme you gave "
+                "them" + (
                     f"; cross-validated macro F1 over the labelled themes {cv['macro_f1_before']:.2f} without "
                     f"them, {cv['macro_f1_after']:.2f} with them ({cv['folds']} folds)" if cv else
                     "; too few (under 10, or one kind) to cross-validate their effect"))

@@ -8,11 +8,12 @@ never use then counts as ``none``. Macro F1 averages the labelled themes other t
 
 Correction (:func:`corrected_emphasis`): adjusted classify-and-count (Forman 2008; Hopkins &
 King 2010). From the labelled sentences, ``M[j, i]`` = P(the study says theme j | the sentence is
-theme i). A source's observed shares ``q`` (the raw emphasis) satisfy ``q ≈ M p`` for its true
-shares ``p``; ``p`` is the non-negative solution that sums to one (least squares). The 95% CI is a
-percentile bootstrap that redraws both the labelled sentences (M's own uncertainty) and the
-source's paragraphs (the shares' uncertainty), ``n_boot`` times, each draw seeded from the
-source's name. A theme with fewer than MIN_LABELS labels is too few to correct: it is pooled
+theme i). The labelled sentences' own themes are known; the rest of a source are estimated: their
+observed shares ``q`` (the study's themes) satisfy ``q ≈ M p`` for their true shares ``p``, the
+non-negative solution that sums to one (least squares). A source's corrected share counts its
+labelled sentences by their labels and the others by ``p``. The 95% CI is a percentile bootstrap
+that redraws both the labelled sentences (M's own uncertainty) and the source's paragraphs (the
+shares' uncertainty), ``n_boot`` times, each draw seeded from the source's name. A theme with fewer than MIN_LABELS labels is too few to correct: it is pooled
 with the other such themes inside the correction and reported uncorrected, with a note.
 """
 from __future__ import annotations
@@ -105,15 +106,23 @@ def adjusted_shares(observed: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def corrected_emphasis(sentences: pd.DataFrame, labels: pd.DataFrame, emphasis: pd.DataFrame,
-                       n_boot: int = 1000, seed: int = 42, resample_unit: str = "paragraph") -> pd.DataFrame:
+                       n_boot: int = 1000, seed: int = 42, resample_unit: str = "paragraph",
+                       pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per source x theme of ``emphasis``: the raw share, the share corrected for
     misclassification with its bootstrap CI, the theme's number of labels, and whether it was
-    corrected (a note says why not). See the module docstring for the method."""
-    pairs = labelled_pairs(labels, sentences)
+    corrected (a note says why not). See the module docstring for the method. ``pairs``: the
+    labelled sentences with the predictions to learn the error rates from (default: the study's
+    themes, :func:`labelled_pairs`); when the study's themes learnt from the labels, pass
+    predictions made without each sentence's own label."""
+    known = labelled_pairs(labels, sentences)  # what each labelled sentence truly is
+    pairs = known if pairs is None else pairs
     body = sentences[sentences["is_body"].fillna(False).astype(bool)].copy()
     body["theme"] = body["theme"].fillna(UNASSIGNED).astype(str)
+    truth_of = dict(zip(known["sentence_id"], known["truth"]))
+    labelled = body["sentence_id"].astype(str).map(truth_of)
+    is_known = labelled.notna().to_numpy()
     themes = list(dict.fromkeys(emphasis["theme"].astype(str)))
-    n_labels = pairs["truth"].value_counts()
+    n_labels = known["truth"].value_counts()
     enough = [t for t in themes if n_labels.get(t, 0) >= MIN_LABELS]
     pooled = [t for t in themes if t not in enough]
     categories = enough + ([POOLED] if pooled else [])
@@ -122,24 +131,24 @@ def corrected_emphasis(sentences: pd.DataFrame, labels: pd.DataFrame, emphasis: 
         return values.where(values.isin(enough), POOLED).to_numpy()
 
     truth, pred = cat(pairs["truth"]), cat(pairs["predicted"])
-    body_cat = cat(body["theme"])
+    body_cat = cat(body["theme"].where(~is_known, labelled))  # labelled sentences: their label
     m = misclassification(truth, pred, categories)
     rows = []
     for source in sorted(body["source"].astype(str).unique()):
         mine = (body["source"].astype(str) == source).to_numpy()
         clusters = cluster_keys(body[mine], resample_unit).to_numpy()
         cluster_ids, inverse = np.unique(clusters, return_inverse=True)
-        counts = np.zeros((len(cluster_ids), len(categories)))
-        np.add.at(counts, (inverse, [categories.index(c) for c in body_cat[mine]]), 1.0)
-        observed = counts.sum(0) / max(counts.sum(), 1.0)
-        point = adjusted_shares(observed, m)
+        which = np.array([categories.index(c) for c in body_cat[mine]], dtype=np.int64)
+        counts = np.zeros((2, len(cluster_ids), len(categories)))  # [0]: estimated, [1]: labelled (known)
+        np.add.at(counts, (is_known[mine].astype(np.int64), inverse, which), 1.0)
+        point = _combined(counts.sum(1), m)
         rng = rng_for(seed, "corrected", source)
         boot = np.empty((n_boot, len(categories)))
         for b in range(n_boot):
-            c = counts[rng.integers(0, len(cluster_ids), len(cluster_ids))].sum(0)
+            c = counts[:, rng.integers(0, len(cluster_ids), len(cluster_ids))].sum(1)
             d = rng.integers(0, len(truth), len(truth)) if len(truth) else np.array([], dtype=int)
             mb = misclassification(truth[d], pred[d], categories) if len(d) else m
-            boot[b] = adjusted_shares(c / max(c.sum(), 1.0), mb)
+            boot[b] = _combined(c, mb)
         lo, hi = np.percentile(boot, 2.5, axis=0), np.percentile(boot, 97.5, axis=0)
         raw = emphasis[emphasis["source"].astype(str) == source].set_index("theme")["share"]
         for theme in themes:
@@ -154,3 +163,15 @@ def corrected_emphasis(sentences: pd.DataFrame, labels: pd.DataFrame, emphasis: 
                                  n_labels=int(n_labels.get(theme, 0)), corrected=False,
                                  note=f"too few labels to correct ({int(n_labels.get(theme, 0))} < {MIN_LABELS})"))
     return pd.DataFrame(rows, columns=CORRECTED_COLUMNS)
+
+
+def _combined(counts: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """A source's corrected shares from its category counts: row 0, the sentences the study
+    themed (corrected with ``m``); row 1, the labelled sentences, by their labels (known)."""
+    estimated, known = counts
+    n_est, n_known = estimated.sum(), known.sum()
+    total = n_est + n_known
+    if total == 0:
+        return np.zeros(counts.shape[1])
+    p = adjusted_shares(estimated / n_est, m) if n_est else np.zeros(counts.shape[1])
+    return (n_est * p + known) / total

@@ -79,10 +79,13 @@ def apply_labels(study: str | Path, labels: pd.DataFrame | None, where: str | No
     measures = (manifest.get("config") or {}).get("measures") or {}
     n_boot = n_boot or int(measures.get("n_boot", 1000))
     seed, unit = int(measures.get("seed", 42)), measures.get("resample_unit", "paragraph")
-    pairs = labelled_pairs(labels, sentences)
+    used = assignment_labels(study)
+    named = set(themes.loc[themes["named"].fillna(False).astype(bool), "theme"].astype(str)) if "named" in themes else set()
+    pairs, left_out = honest_pairs(labelled_pairs(labels, sentences), used, named)
     theme_keys = [t for t in themes["theme"].astype(str)]
     agree = agreement(pairs, theme_keys, n_boot=n_boot, seed=seed)
-    corrected = corrected_emphasis(sentences, labels, emphasis, n_boot=n_boot, seed=seed, resample_unit=unit)
+    corrected = corrected_emphasis(sentences, labels, emphasis, n_boot=n_boot, seed=seed, resample_unit=unit,
+                                   pairs=pairs)
     record = {
         "labels": where or str(stored_at), "n_labels": int(len(labels)), "n_matched": agree["n"],
         "labels_sha256": labels_digest(labels),
@@ -95,9 +98,9 @@ def apply_labels(study: str | Path, labels: pd.DataFrame | None, where: str | No
                       "counts": agree["confusion"].to_numpy().tolist()},
         "uncorrected_themes": sorted(set(corrected.loc[~corrected["corrected"], "theme"])),
     }
-    used = assignment_labels(study)
-    if used:  # the study's themes were learnt from labels (run --labels): agreement on them is in-sample
-        record["assignment_used_labels"] = used
+    if used:  # the study's themes were learnt from labels (run --labels)
+        record["assignment_used_labels"] = {k: v for k, v in used.items() if k not in ("used", "out_of_fold")}
+        record["out_of_fold"] = left_out
     if recalibrate:
         record["recalibration"] = recalibration_record(sentences, pairs, manifest, embedder, n_boot, seed)
     write_table(labels, study / f"{LABELS_TABLE}.parquet")
@@ -140,8 +143,32 @@ def assignment_labels(study: str | Path) -> dict | None:
         return None
 
 
+def honest_pairs(pairs: pd.DataFrame, used: dict | None, named: set[str]) -> tuple[pd.DataFrame, dict | None]:
+    """The labelled pairs with, for each label the study's theme model learnt from (``run
+    --labels``), the theme the rule gives that sentence without its own label (the run's
+    cross-validated ``out_of_fold`` prediction) in place of the study's theme, which is the label
+    itself. A learnt-from label with no such prediction (too few labels to cross-validate) is
+    left out. Also returns how many were replaced and left out (None for a study whose model
+    did not learn from labels, or was written before this record, whose pairs are returned as
+    they are)."""
+    if not used or "used" not in used:
+        return pairs, None
+    oof = used.get("out_of_fold") or {}
+    ids = pairs["sentence_id"].astype(str)
+    learnt = ids.isin(set(used["used"])).to_numpy()
+    has = ids.isin(set(oof)).to_numpy()
+    study_theme = pairs["predicted"].astype(str).to_numpy()
+    without = [oof[i] if oof[i] is not None else (t if t not in named else UNASSIGNED)
+               for i, t in zip(ids[learnt & has], study_theme[learnt & has])]
+    predicted = study_theme.astype(object)
+    predicted[learnt & has] = without
+    keep = ~learnt | has
+    counts = {"n_replaced": int((learnt & has).sum()), "n_left_out": int((learnt & ~has).sum())}
+    return pairs.assign(predicted=predicted)[keep].reset_index(drop=True), counts
+
+
 def in_sample_lines(record: dict) -> list[str]:
-    """The warning that agreement is in-sample when the assignment learnt from the labels."""
+    """What the agreement means when the assignment learnt from the labels (``run --labels``)."""
     used = record.get("assignment_used_labels")
     if not used:
         return []
@@ -149,8 +176,16 @@ def in_sample_lines(record: dict) -> list[str]:
     honest = (f" Cross-validated macro F1 over the labelled themes: {cv['macro_f1_before']:.2f} without the labels, "
               f"{cv['macro_f1_after']:.2f} with them ({cv['folds']} folds)." if cv else
               " Too few labels to cross-validate their effect.")
+    oof = record.get("out_of_fold")
+    if oof is None:  # a study written before out-of-fold predictions were kept
+        return [f"Note: the study's named themes were learnt from {used['n_labels_used']} of these labels (run --labels), "
+                f"so the agreement above is in-sample.{honest}"]
+    left = (f" {oof['n_left_out']} of them, with too few labels to cross-validate, are left out of the agreement and "
+            "of the correction's error rates (they still count as known sentences)." if oof["n_left_out"] else "")
     return [f"Note: the study's named themes were learnt from {used['n_labels_used']} of these labels (run --labels), "
-            f"so the agreement above is in-sample.{honest}"]
+            "and those sentences keep the theme they were given. For them, the agreement above and the correction's "
+            f"error rates use the theme the rule gives each without its own label (cross-validated), not the label "
+            f"itself.{left}{honest}"]
 
 
 def format_validation(record: dict) -> str:

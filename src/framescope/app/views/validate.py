@@ -11,7 +11,7 @@ from framescope.themes.codebook import UNASSIGNED
 from framescope.validate.correction import MIN_LABELS
 from framescope.validate.labels import NONE, labelling_order, labels_digest, sentence_context, study_labels
 from framescope.validate.recalibrate import MIN_LABELS as MIN_RECALIBRATION_LABELS
-from framescope.validate.study import read_validation, validate_study
+from framescope.validate.study import in_sample_lines, read_validation, validate_study
 
 MAX_SHORTCUTS = 9  # themes 1-9 get a number key, none gets 0
 study = require_study()
@@ -139,6 +139,8 @@ conf = record["confusion"]
 st.table(pd.DataFrame(conf["counts"], index=pd.Index([study.tlabel(x) for x in conf["labels"]], name="your label"),
                       columns=[study.tlabel(x) for x in conf["study"]]))
 st.caption("Confusion table: rows are your labels, columns the study's themes.")
+for line in in_sample_lines(record):  # the run learnt from labels (run --labels): what the figures above use
+    st.info(line.removeprefix("Note: "))
 
 # -- recalibration --------------------------------------------------------------------------------
 st.subheader("Would a classifier trained on your labels do better?")
