@@ -302,6 +302,28 @@ def test_readers_share_one_copy_of_the_tables_and_of_what_pages_compute(study):
     assert not second.exception and len(memo) > built  # another selection: its own figures
 
 
+def test_the_map_draws_a_fixed_sample_until_every_sentence_is_asked_for(study, monkeypatch):
+    """Above FRAMESCOPE_MAP_POINTS sentences (2,500 by default) the map draws a fixed random sample,
+    the same for every reader, and says so; "Every sentence" draws them all."""
+    import json
+
+    monkeypatch.setenv("FRAMESCOPE_MAP_POINTS", "40")
+    body = int(pd.read_parquet(study / "sentences.parquet")["is_body"].sum())
+
+    def points(at) -> list:
+        spec = json.loads(next(c for c in at.get("plotly_chart") if "scattergl" in c.proto.spec).proto.spec)
+        return sorted(t for tr in spec["data"] for t in tr.get("hovertext") or [])  # the legend traces have none
+
+    first = open_page(app_test().run(), "themes")
+    sampled = points(first)
+    assert len(sampled) == 40 < body
+    assert any(f"fixed random sample of 40 of the {body} sentences" in c.value for c in first.caption)
+    assert points(open_page(app_test().run(), "themes")) == sampled  # another reader: the same sample
+    first.toggle(key="map_every").set_value(True).run()
+    assert not first.exception
+    assert len(points(first)) == body and not any("fixed random sample" in c.value for c in first.caption)
+
+
 def test_sidebar_source_filter_drives_the_tables(study):
     at = app_test().run()
     sources = at.multiselect(key=f"fs_sources::{study}")

@@ -1,4 +1,6 @@
 """Themes: the theme table, a map of all sentences, each theme's sentences, and theme editing."""
+import os
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -9,7 +11,9 @@ from framescope.app.study import require_study
 from framescope.themes.codebook import UNASSIGNED
 from framescope.themes.io import topic_model_views
 
-MAP_POINTS = 2_500  # drawn by default: the browser draws every point (WebGL, in software on many machines)
+# drawn by default: the browser draws every point (WebGL, in software on many machines); a faster
+# machine's server can raise it with FRAMESCOPE_MAP_POINTS
+MAP_POINTS = int(os.environ.get("FRAMESCOPE_MAP_POINTS", "") or 2_500)
 MAX_POINTS = 20_000  # drawn at most, with "every sentence" on
 study = require_study()
 themes, sents, emph = study.tables["themes"], study.table("sentences"), study.table("emphasis")
