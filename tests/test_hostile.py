@@ -181,6 +181,17 @@ def _zip_input(tmp: Path) -> list[str]:
     return _ingest(str(p))
 
 
+META = pd.DataFrame({"text": ["The minister spoke about climate change at length.", "The border issue was settled."],
+                     "source": ["a", "b"], "party": ["red", "blue"], "notes": ["n1", "n2"]})
+
+
+def _documents_have(present: list[str], absent: list[str]):
+    def check(out: Path) -> None:
+        cols = set(pd.read_parquet(out / "documents.parquet").columns)
+        assert set(present) <= cols and not (set(absent) & cols), cols
+    return check
+
+
 WIDE = pd.DataFrame([[f"v{j}" for j in range(1001)]], columns=["text"] + [f"c{j}" for j in range(1000)])
 
 CLI_CASES = [
@@ -285,6 +296,17 @@ CLI_CASES = [
         "date": pa.array([pd.Timestamp("2021-03-04 10:00", tz="Asia/Shanghai")] * 3,
                          pa.timestamp("ms", tz="Asia/Shanghai"))}))), extra=("--date-col", "date")), 0,
          check=_expect_sentences("climate change")),
+    Case("meta_col_the_table_lacks", lambda t: _ingest(_table(t, "a.csv", META), extra=("--meta-col", "speaker")), 2,
+         "a.csv has no metadata column 'speaker' (--meta-col); its columns are: text, source, party, notes"),
+    Case("meta_col_keeps_only_that_column", lambda t: _ingest(_table(t, "a.csv", META), extra=("--meta-col", "party")),
+         0, check=_documents_have(["party"], ["notes"])),
+    Case("no_meta_reads_no_giant_unused_cell", lambda t: _ingest(_table(t, "a.csv", META.assign(
+        notes=["x" * 30_000_000, "y"])), extra=("--no-meta",)), 0, check=_documents_have([], ["party", "notes"]),
+         max_rss_mb=1000),
+    Case("parquet_no_meta_skips_a_column_of_an_odd_type", lambda t: _ingest(str(_parquet(t / "in" / "a.parquet", pa.table({
+        "text": pa.array(list(META["text"])), "source": pa.array(list(META["source"])),
+        "odd": pa.array([{"k": [1, 2]}, None], pa.struct([("k", pa.list_(pa.int64()))]))}))), extra=("--no-meta",)), 0,
+         check=_documents_have([], ["odd"])),
     Case("parquet_over_1000_columns", lambda t: _ingest(str(_parquet(t / "in" / "a.parquet",
                                                                      pa.Table.from_pandas(WIDE)))), 2, "1,001 columns"),
     # ---- codebooks and run options

@@ -32,6 +32,10 @@ DateCol = typer.Option(None, "--date-col", help="Date column of a table (optiona
 TitleCol = typer.Option(None, "--title-col", help="Title column of a table (optional).")
 MaxMb = typer.Option(None, "--max-file-mb", help="Refuse input files larger than this many MB [default: 50].")
 Workers = typer.Option(None, "--workers", min=1, help="Processes that split sentences [default: every available core].")
+MetaCol = typer.Option(None, "--meta-col", help="A table column to keep as document metadata (repeat for several); "
+                       "with it, or --no-meta, only the columns in use are read. Default: every other column is kept.")
+NoMeta = typer.Option(False, "--no-meta", help="Keep no other table column as document metadata, and read only the "
+                      "text, source, date, title, outlet, genre and attribution columns.")
 
 
 @app.callback()
@@ -47,9 +51,13 @@ def _main(
     )
 
 
-def _ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers=None) -> dict:
+def _ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers=None, meta_col=None,
+                      no_meta=False) -> dict:
+    if meta_col and no_meta:
+        raise InputError("--meta-col and --no-meta contradict each other: give one")
     given = dict(text_col=text_col, source_col=source_col, date_col=date_col,
-                 title_col=title_col, max_file_mb=max_file_mb, workers=workers)
+                 title_col=title_col, max_file_mb=max_file_mb, workers=workers,
+                 meta_cols=[] if no_meta else (list(meta_col) if meta_col else None))
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -63,6 +71,8 @@ def ingest(
     title_col: Optional[str] = TitleCol,
     max_file_mb: Optional[float] = MaxMb,
     workers: Optional[int] = Workers,
+    meta_col: Optional[list[str]] = MetaCol,
+    no_meta: bool = NoMeta,
 ) -> None:
     """Read a corpus, split it into documents and sentences, write two tables."""
     from framescope.artifacts import check_out, staging_dir, write_table
@@ -70,7 +80,8 @@ def ingest(
     from framescope.ingest.corpus import load_documents
     from framescope.ingest.segment import sentence_table
 
-    cfg = IngestConfig(**_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers))
+    cfg = IngestConfig(**_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers,
+                                           meta_col, no_meta))
     check_out(out)
     docs = load_documents([str(p) for p in paths], cfg)
     sents = sentence_table(docs, cfg.workers)
@@ -101,6 +112,8 @@ def run(
     title_col: Optional[str] = TitleCol,
     max_file_mb: Optional[float] = MaxMb,
     workers: Optional[int] = Workers,
+    meta_col: Optional[list[str]] = MetaCol,
+    no_meta: bool = NoMeta,
     no_reuse: bool = typer.Option(False, "--no-reuse", help="Fit the themes, parse and score every sentence again "
                                   "instead of taking an earlier run's results from the cache folder."),
 ) -> None:
@@ -134,7 +147,8 @@ def run(
         data["scheduler"] = scheduler
     if no_reuse:
         data["reuse"] = False
-    data["ingest"].update(_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers))
+    data["ingest"].update(_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers,
+                                            meta_col, no_meta))
     from framescope.config import RunConfig, validated
     cfg = validated(RunConfig, data, "run options")
     if labels:

@@ -30,6 +30,10 @@ class IngestConfig(_Section):
     date_col: str | None = None
     title_col: str | None = None
     max_file_mb: float = Field(50.0, gt=0, description="Refuse any input file larger than this.")
+    meta_cols: list[str] | None = Field(
+        None, description="Table columns kept as document metadata besides text, source, date, title, outlet, "
+        "genre and attribution: None = every other column; a list = only these, and only the columns in use are "
+        "read from CSV, TSV and Parquet files.")
     split_dumps: bool = Field(True, description="Split a single text file of pasted articles into documents.")
     workers: int | None = Field(None, ge=1, description="Processes that split documents into sentences (corpora of 1M+ "
                                 "characters); None = every available core, 1 = this process. The sentences "

@@ -24,7 +24,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from framescope.ingest.columns import check_header, checked_columns, column_profile, header_names, parquet_names
+from framescope.ingest.columns import (check_header, checked_columns, column_profile, header_names, parquet_names,
+                                       table_columns)
 from framescope.config import IngestConfig
 from framescope.errors import InputError
 from framescope.ingest.segment import is_headline, split_articles, trailer_name
@@ -230,22 +231,47 @@ def _folder_documents(folder: Path, cfg: IngestConfig) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------- tables
+SPECIAL_META = ("outlet", "genre", "attribution")  # table columns that fill documents' own fields
+
+
+def used_columns(names: list[str] | None, cfg: IngestConfig, name: str) -> list[str] | None:
+    """The columns of a table (header ``names``) that ingest needs: with ``cfg.meta_cols`` a list,
+    the text, source, date and title columns, outlet/genre/attribution, and those metadata columns,
+    in table order; None (read every column) when ``meta_cols`` is None, the names are unknown, or
+    a chosen column is missing (so that the usual message lists every column). A metadata column the
+    table does not have is a one-line error."""
+    if cfg.meta_cols is None or names is None:
+        return None
+    missing = [c for c in cfg.meta_cols if c not in names]
+    if missing:
+        raise InputError(f"{name} has no metadata column '{missing[0]}' (--meta-col); its columns are: "
+                         + ", ".join(map(str, names[:50])) + (" …" if len(names) > 50 else ""))
+    chosen = [c for c in table_columns(names, cfg).values() if c is not None]
+    if any(c not in names for c in chosen):
+        return None
+    keep = set(chosen) | set(SPECIAL_META) | set(cfg.meta_cols)
+    return [c for c in names if c in keep]
+
+
 def _read_table(path: Path, cfg: IngestConfig) -> pd.DataFrame:
     ext = path.suffix.lower()
     try:
         if ext in (".parquet", ".pq"):
             if _file_size(path, cfg) == 0:
                 raise InputError(f"{path.name} is empty")
-            check_header(parquet_names(path), path.name)
-            return _plain_columns(pd.read_parquet(path))
+            names = parquet_names(path)
+            check_header(names, path.name)
+            return _plain_columns(pd.read_parquet(path, columns=used_columns(names, cfg, path.name)))
         text = read_text(path, cfg)
-        check_header(header_names(io.StringIO(text), TABLE_KIND.get(ext, "tsv")), path.name)
-        if ext in (".jsonl", ".ndjson"):
-            return pd.read_json(io.StringIO(text), lines=True, dtype=False)
-        if ext == ".json":
-            return pd.read_json(io.StringIO(text), orient="records", dtype=False)
+        names = header_names(io.StringIO(text), TABLE_KIND.get(ext, "tsv"))
+        check_header(names, path.name)
+        if ext in (".jsonl", ".ndjson", ".json"):
+            df = pd.read_json(io.StringIO(text), lines=ext != ".json", orient=None if ext != ".json" else "records",
+                              dtype=False)
+            use = used_columns([str(c) for c in df.columns], cfg, path.name) if isinstance(df, pd.DataFrame) else None
+            return df[use] if use is not None else df
         return pd.read_csv(io.StringIO(text), sep="," if ext == ".csv" else "\t", dtype=str,
-                           keep_default_na=False)
+                           keep_default_na=False, usecols=used_columns(names, cfg, path.name))
     except InputError:
         raise
     except Exception as e:  # pandas/pyarrow parse errors
@@ -312,8 +338,9 @@ def _table_documents(path: Path, cfg: IngestConfig) -> list[dict]:
         log.warning("%s: skipped %d rows with blank text (first: data row %d)", name, (~keep).sum(),
                     keep.index[~keep][0] + 1)
     used = {cfg.text_col, cfg.source_col, title_col, date_col}
-    extras = {c: c if c in ("outlet", "genre", "attribution") or c not in DOC_COLUMNS else f"meta_{c}"
-              for c in df.columns if c not in used}
+    extras = {c: c if c in SPECIAL_META or c not in DOC_COLUMNS else f"meta_{c}"
+              for c in df.columns if c not in used and (cfg.meta_cols is None or c in SPECIAL_META
+                                                        or c in cfg.meta_cols)}
     docs = []
     for i in df.index[keep]:
         text = normalize_text(texts[i])
