@@ -93,10 +93,12 @@ def fit_sample_documents(doc_body: pd.Series, n: int | None, seed: int, include=
 
 
 def labelled_documents(labels: pd.DataFrame | None) -> set[str]:
-    """The documents of labelled sentences (a sentence id is ``<doc_id>-s<position>``)."""
+    """The documents of labelled sentences."""
+    from framescope.ingest.segment import document_of
+
     if labels is None or not len(labels):
         return set()
-    return {i.rsplit("-s", 1)[0] for i in labels["sentence_id"].astype(str)}
+    return {document_of(i) for i in labels["sentence_id"]}
 
 
 def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder,

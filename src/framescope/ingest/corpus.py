@@ -265,11 +265,11 @@ def _read_table(path: Path, cfg: IngestConfig) -> pd.DataFrame:
         text = read_text(path, cfg)
         names = header_names(io.StringIO(text), TABLE_KIND.get(ext, "tsv"))
         check_header(names, path.name)
-        if ext in (".jsonl", ".ndjson", ".json"):
-            df = pd.read_json(io.StringIO(text), lines=ext != ".json", orient=None if ext != ".json" else "records",
-                              dtype=False)
-            use = used_columns([str(c) for c in df.columns], cfg, path.name) if isinstance(df, pd.DataFrame) else None
-            return df[use] if use is not None else df
+        if ext in (".jsonl", ".ndjson", ".json"):  # no column selection while reading: read, then cut
+            df = (pd.read_json(io.StringIO(text), orient="records", dtype=False) if ext == ".json" else
+                  pd.read_json(io.StringIO(text), lines=True, dtype=False))
+            use = used_columns([str(c) for c in df.columns], cfg, path.name)
+            return df if use is None else df[use]
         return pd.read_csv(io.StringIO(text), sep="," if ext == ".csv" else "\t", dtype=str,
                            keep_default_na=False, usecols=used_columns(names, cfg, path.name))
     except InputError:

@@ -471,6 +471,16 @@ def document_rows(texts: list[str], workers: int | None = None) -> list[list[dic
     return [rows for batch in done for rows in batch]
 
 
+def sentence_id(doc_id: str, position: int) -> str:
+    """A sentence's id: its document's id and its position there (``d0003-s0017``)."""
+    return f"{doc_id}-s{position:04d}"
+
+
+def document_of(sentence_id: str) -> str:
+    """The document id inside a sentence id (the inverse of :func:`sentence_id`)."""
+    return str(sentence_id).rsplit("-s", 1)[0]
+
+
 def sentence_table(documents: pd.DataFrame, workers: int | None = None) -> pd.DataFrame:
     """One row per sentence (and per heading, caption and trailer line) of every document.
 
@@ -480,7 +490,7 @@ def sentence_table(documents: pd.DataFrame, workers: int | None = None) -> pd.Da
     per_doc = document_rows(documents["text"].tolist(), workers)
     for doc, doc_rows in zip(documents.itertuples(index=False), per_doc):
         for pos, row in enumerate(doc_rows):
-            rows.append({"sentence_id": f"{doc.doc_id}-s{pos:04d}", "doc_id": doc.doc_id,
+            rows.append({"sentence_id": sentence_id(doc.doc_id, pos), "doc_id": doc.doc_id,
                          "source": doc.source, "position": pos, **row})
     table = pd.DataFrame(rows, columns=SENTENCE_COLUMNS)
     ints = ["paragraph", "position", "start", "end", "n_words"]

@@ -177,8 +177,8 @@ class ThemeModel:
         out = np.array([index.get(given[i], -1) if i in given else -2 for i in map(str, ids)], dtype=np.int64)
         return out if (out > -2).any() else None
 
-    def _named(self, Z: np.ndarray, V: np.ndarray, embedder, labelled: np.ndarray | None = None,
-               ids: np.ndarray | None = None) -> np.ndarray:
+    def _named(self, Z: np.ndarray, V: np.ndarray, embedder, labelled: np.ndarray | None,
+               ids: np.ndarray) -> np.ndarray:
         """The named theme of every body sentence (index into the codebook, -1 = none) by
         ``cfg.assignment``: ``corpus`` (``themes.assignment``: sure examples from the evidence,
         then a classifier on this corpus' vectors) or ``threshold`` (the best theme when its
@@ -204,7 +204,6 @@ class ThemeModel:
             n = int(np.sum(labelled > -2))
             cv = label_cross_validation(Z, V, labelled, [str(k) for k in self.theme_keys_], cfg.seed, **settings)
             given = np.flatnonzero(labelled > -2)
-            ids = np.arange(len(V)) if ids is None else ids
             oof = None
             if cv is not None:
                 rows, pred = cv.pop("out_of_fold")
