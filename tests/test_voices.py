@@ -252,3 +252,24 @@ def test_a_changed_model_file_is_refused_with_one_line(tmp_path):
     (folder / "ner" / "model").write_bytes(b"")
     with pytest.raises(InputError, match="missing|does not match"):
         check_model(folder)
+
+
+# --------------------------------------------------------------------------- parsing over processes
+
+def test_parsing_over_two_processes_finds_the_same_voices_as_one():
+    """A big corpus's speech-cue sentences are parsed over several processes (``--workers``); the
+    findings must be the ones a single process gives, text for text and in order."""
+    from conftest import ROOT
+
+    from framescope.measures.speakers import BATCH_SIZE, parse_speakers
+
+    seed = pd.read_parquet(ROOT / "artifacts" / "seed" / "sentences.parquet")["text"].tolist()
+    texts = [f"{who} {t[0].lower()}{t[1:]}" for who in ("Reuters reported that", "The ambassador said",
+                                                       "Xi warned that", "Kerry argued that", "Officials in Astana noted that",
+                                                       "According to the BBC,") for t in seed]
+    texts += seed
+    assert len(set(texts)) > 2 * BATCH_SIZE  # at least three runs of spaCy's batches
+    one = parse_speakers(texts, cache=False, workers=1)
+    two = parse_speakers(texts, cache=False, workers=2, min_parallel=1)
+    assert two == one
+    assert sum(bool(p.mentions) for p in one) > len(seed)  # the prefixed sentences name a speaker

@@ -40,7 +40,7 @@ class LocalExecutor:
     :meth:`from_sentences`) it holds the themed sentences and their vectors in memory."""
 
     def __init__(self, workers: int | None = None):
-        self.workers = workers  # processes that split sentences (``IngestConfig.workers``)
+        self.workers = workers  # processes that split sentences and parse them (``IngestConfig.workers``)
         self.all_documents: pd.DataFrame | None = None
         self.documents: list[pd.DataFrame] = []
         self.sentences: list[pd.DataFrame] = []
@@ -85,7 +85,7 @@ class LocalExecutor:
         """Themes, tone, frames and voice of every partition's sentences; returns the partials
         of the study's measures (``framing.measure_partials``), one per partition."""
         themed = [theme_and_measure(model, fitted_rows(model, sample, d["doc_id"]), s, v, sample_docs,
-                                    study.embedder, study.frames, reuses(study.cfg))
+                                    study.embedder, study.frames, reuses(study.cfg), self.workers)
                   for d, s, v in zip(self.documents, self.sentences, self.vectors)]
         self._themed(self.all_documents, pd.concat(themed, ignore_index=True), np.concatenate(self.vectors))
         return self.partials(study)

@@ -175,17 +175,22 @@ def fitted_rows(model, sample: pd.DataFrame, doc_ids) -> pd.DataFrame:
 
 
 def theme_and_measure(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
-                      sample_docs: list[str], embedder, frames, cache: bool = True) -> pd.DataFrame:
-    """One partition's sentences with their theme (see :func:`assign_themes`), tone, frames, voice."""
+                      sample_docs: list[str], embedder, frames, cache: bool = True,
+                      workers: int | None = 1) -> pd.DataFrame:
+    """One partition's sentences with their theme (see :func:`assign_themes`), tone, frames, voice
+    (spaCy's parse over ``workers`` processes)."""
     in_sample = sentences["doc_id"].isin(sample_docs).to_numpy()
     assign = assign_themes(model, fitted, sentences, vectors, in_sample, embedder)
     sentences = sentences.merge(assign, on="sentence_id", how="left", validate="one_to_one")
-    return sentence_measures(sentences, vectors, embedder, frames, cache)
+    return sentence_measures(sentences, vectors, embedder, frames, cache, workers)
 
 
-def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, frames, cache: bool = True) -> pd.DataFrame:
+def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, frames, cache: bool = True,
+                      workers: int | None = 1) -> pd.DataFrame:
     """Tone, frame scores and voice of each sentence (row- or document-local, so partitionable);
-    ``cache`` (``embed.cache``): reuse spaCy's findings and VADER's scores per sentence."""
+    ``cache`` (``embed.cache``): reuse spaCy's findings and VADER's scores per sentence;
+    ``workers``: processes for spaCy's parse (None: every available core; the same voices for any
+    number)."""
     from framescope.measures.frames import frame_scores
     from framescope.measures.tone import tone_scores
     from framescope.measures.voices import voice_frame
@@ -194,7 +199,7 @@ def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, fr
     sentences["tone"] = tone_scores(sentences, cache)
     scores = frame_scores(sentences, vectors, embedder, frames)
     sentences = pd.concat([sentences, scores.set_index(sentences.index)], axis=1)
-    found = voice_frame(sentences, cache)
+    found = voice_frame(sentences, cache, workers)
     for col in found.columns:
         sentences[col] = found[col]
     return sentences

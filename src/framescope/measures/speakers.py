@@ -56,6 +56,9 @@ MODEL_SHA256 = {
 }
 EXCLUDE = ("senter",)  # sentences are framescope's own; the parser still runs (it is the point)
 BATCH_SIZE = 256
+# Texts to parse in one call before a second process pays for itself: a process loads the pipeline
+# (about 4 s) and parses about 90 long sentences a second on this project's machine.
+PARALLEL_MIN_TEXTS = 1024
 
 # Speech verbs by lemma. Those in NEEDS_CLAUSE count only with a reported clause or a quotation
 # ("Romney added that ..." but not "Romney added $2 trillion").
@@ -186,19 +189,47 @@ def has_role(text: str) -> bool:
     return bool(ROLE_CUE.search(text))
 
 
-def parse_speakers(texts: list[str], cache: bool = True) -> list[SentenceSpeakers]:
+def parse_speakers(texts: list[str], cache: bool = True, workers: int | None = 1,
+                   min_parallel: int = PARALLEL_MIN_TEXTS) -> list[SentenceSpeakers]:
     """:func:`sentence_speakers` of each text, parsed in batches; a text that recurs (boilerplate,
     syndicated copies) is parsed once. With ``cache``, what an earlier run found for a text (with
     this code, spaCy and model: ``framescope.reuse``) is taken from the cache, and what this call
-    parses is added to it."""
+    parses is added to it.
+
+    ``workers`` processes parse (None: every available core) when at least ``min_parallel`` texts
+    need a parse; each process parses whole runs of ``BATCH_SIZE`` texts in order, so every text is
+    parsed in the same batch as in one process and the findings do not depend on ``workers``."""
     if not texts:
         return []
     def parse(todo: list[str]) -> list[SentenceSpeakers]:
-        return [sentence_speakers(d) for d in english_pipeline().pipe(todo, batch_size=BATCH_SIZE)]
+        return [_from_record(r) for r in _parse_runs(todo, workers, min_parallel)]
 
     found = per_text("speakers", {"model": MODEL_ID, "package": MODEL_VERSION}, texts, parse, cache,
                      _to_record, _from_record)
     return [found[t] for t in texts]
+
+
+def _parse_records(texts: list[str]) -> list[list]:
+    """The records of :func:`sentence_speakers` of each text, in this process."""
+    return [_to_record(sentence_speakers(d)) for d in english_pipeline().pipe(texts, batch_size=BATCH_SIZE)]
+
+
+def _parse_runs(texts: list[str], workers: int | None, min_parallel: int) -> list[list]:
+    """:func:`_parse_records` of the texts, over ``workers`` processes (loky, whose processes are
+    reused, so each loads the pipeline once) when there are enough texts to repay a process."""
+    from framescope.ingest.segment import available_cores
+
+    workers = available_cores() if workers is None else workers
+    if workers <= 1 or len(texts) < max(min_parallel, 2):
+        return _parse_records(texts)
+    from joblib import Parallel, delayed
+
+    # about four runs per process, each a whole number of spaCy's batches
+    size = BATCH_SIZE * max(1, -(-len(texts) // (BATCH_SIZE * 4 * workers)))
+    runs = [texts[i:i + size] for i in range(0, len(texts), size)]
+    with Parallel(n_jobs=min(workers, len(runs)), backend="loky") as parallel:
+        done = parallel(delayed(_parse_records)(r) for r in runs)
+    return [r for records in done for r in records]
 
 
 def _to_record(p: SentenceSpeakers) -> list:

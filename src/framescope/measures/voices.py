@@ -216,13 +216,14 @@ def _kept(m, named: dict, roles: dict, person_words: set) -> tuple[str, str] | s
     return m.name, KINDS[m.kind]
 
 
-def voice_frame(sentences: pd.DataFrame, cache: bool = True) -> pd.DataFrame:
+def voice_frame(sentences: pd.DataFrame, cache: bool = True, workers: int | None = 1) -> pd.DataFrame:
     """``voice`` (the speaker's name, merged within its document), ``voice_kind`` (person /
     organisation) and ``voice_as_written`` (the words that name the speaker in the sentence:
     "Congressman Ryan", "the president", "he"; None when the sentence continues a quotation) of
     each sentence, or None; index aligned with the input. Only body sentences are read (all
     sentences when there is no ``is_body`` column). ``cache``: reuse and keep spaCy's
-    findings per sentence (``speakers.parse_speakers``)."""
+    findings per sentence (``speakers.parse_speakers``, over ``workers`` processes: the same
+    findings for any number)."""
     from framescope.measures.speakers import has_cue, has_role, parse_speakers
 
     if "text" not in sentences.columns:
@@ -235,7 +236,7 @@ def voice_frame(sentences: pd.DataFrame, cache: bool = True) -> pd.DataFrame:
     body = df["is_body"].fillna(False).astype(bool) if "is_body" in df.columns else pd.Series(True, index=df.index)
     order = pd.DataFrame({"doc": doc, "pos": pos}).sort_values(["doc", "pos"], kind="stable")
     cue = [i for i in order.index if body.iat[i] and has_cue(text.iat[i])]
-    parsed = dict(zip(cue, parse_speakers([text.iat[i] for i in cue], cache)))
+    parsed = dict(zip(cue, parse_speakers([text.iat[i] for i in cue], cache, workers)))
     # A document whose speakers include a role ("the president said") or a one-word name ("Yang
     # vowed") also needs the titled and full names of its other sentences ("Yang Jiechi, director of").
     role_docs = {doc.iat[i] for i, p in parsed.items() if any(m.kind == "role" for m in p.mentions)}
@@ -247,7 +248,7 @@ def voice_frame(sentences: pd.DataFrame, cache: bool = True) -> pd.DataFrame:
     extra = [i for i in order.index if i not in parsed and body.iat[i] and (
         doc.iat[i] in role_docs and has_role(text.iat[i])
         or any(re.search(rf"\b{re.escape(w)}\b", text.iat[i]) for w in words.get(doc.iat[i], ())))]
-    parsed.update(zip(extra, parse_speakers([text.iat[i] for i in extra], cache)))
+    parsed.update(zip(extra, parse_speakers([text.iat[i] for i in extra], cache, workers)))
     voice: list[str | None] = [None] * len(df)
     kind: list[str | None] = [None] * len(df)
     written: list[str | None] = [None] * len(df)
