@@ -177,7 +177,7 @@ def test_known_exceptions_still_exist():
 # The data flow, bottom to top: a module may import from its own layer or a lower one, never from
 # a higher one (docs/architecture.md, "Dependency direction"); within a layer the cycle test rules.
 LAYERS = (
-    ("framescope", "errors", "config", "artifacts", "numba_cache"),
+    ("framescope", "errors", "config", "artifacts", "numba_cache", "processes"),
     ("ingest",),
     ("embed", "reuse"),
     ("themes",),

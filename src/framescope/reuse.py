@@ -41,7 +41,7 @@ import pandas as pd
 
 from framescope.artifacts import atomic_write_bytes, sha256_text
 from framescope.embed.cache import cache_dir
-from framescope.ingest.segment import available_cores
+from framescope.processes import available_cores
 
 log = logging.getLogger("framescope")
 

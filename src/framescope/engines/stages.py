@@ -7,7 +7,8 @@ row-exact (``encoders.row_dot``), so the partitions change no score. Themes:
 the model is fitted on a sample of whole documents (:func:`fit_sample_documents`,
 :func:`fit_themes`); every other sentence gets the fitted model's theme
 (:func:`assign_themes`), partition by partition (:func:`theme_and_measure`, which also scores
-tone, frames and voice, :func:`sentence_measures`). :func:`themes_for_corpus` counts the
+tone, frames and voice, :func:`sentence_measures`; the local engine finds the voices of the
+whole corpus at once, :func:`with_voices`). :func:`themes_for_corpus` counts the
 themes over the whole corpus.
 """
 from __future__ import annotations
@@ -176,32 +177,41 @@ def fitted_rows(model, sample: pd.DataFrame, doc_ids) -> pd.DataFrame:
 
 def theme_and_measure(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
                       sample_docs: list[str], embedder, frames, cache: bool = True,
-                      workers: int | None = 1) -> pd.DataFrame:
-    """One partition's sentences with their theme (see :func:`assign_themes`), tone, frames, voice
-    (spaCy's parse over ``workers`` processes)."""
+                      voices: bool = True) -> pd.DataFrame:
+    """One partition's sentences with their theme (see :func:`assign_themes`), tone, frames and
+    (with ``voices``) voice."""
     in_sample = sentences["doc_id"].isin(sample_docs).to_numpy()
     assign = assign_themes(model, fitted, sentences, vectors, in_sample, embedder)
     sentences = sentences.merge(assign, on="sentence_id", how="left", validate="one_to_one")
-    return sentence_measures(sentences, vectors, embedder, frames, cache, workers)
+    return sentence_measures(sentences, vectors, embedder, frames, cache, voices)
 
 
 def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, frames, cache: bool = True,
-                      workers: int | None = 1) -> pd.DataFrame:
-    """Tone, frame scores and voice of each sentence (row- or document-local, so partitionable);
-    ``cache`` (``embed.cache``): reuse spaCy's findings and VADER's scores per sentence;
-    ``workers``: processes for spaCy's parse (None: every available core; the same voices for any
-    number)."""
+                      voices: bool = True) -> pd.DataFrame:
+    """Tone, frame scores and (with ``voices``) voice of each sentence (row- or document-local,
+    so partitionable); ``cache`` (``embed.cache``): reuse spaCy's findings and VADER's scores per
+    sentence."""
     from framescope.measures.frames import frame_scores
     from framescope.measures.tone import tone_scores
-    from framescope.measures.voices import voice_frame
 
     sentences = sentences.copy()
     sentences["tone"] = tone_scores(sentences, cache)
     scores = frame_scores(sentences, vectors, embedder, frames)
     sentences = pd.concat([sentences, scores.set_index(sentences.index)], axis=1)
+    return with_voices(sentences, cache) if voices else sentences
+
+
+def with_voices(sentences: pd.DataFrame, cache: bool = True, workers: int | None = 1) -> pd.DataFrame:
+    """The sentences with their voice columns (``voices.voice_frame``) added last. Voices are
+    document-local, so whole documents may be measured together or apart with the same result;
+    the local engine measures the whole corpus at once so that spaCy's parse fills ``workers``
+    processes (the same findings for any number, and in any batches: ``speakers.parse_speakers``)."""
+    from framescope.measures.voices import voice_frame
+
+    sentences = sentences.copy()
     found = voice_frame(sentences, cache, workers)
     for col in found.columns:
-        sentences[col] = found[col]
+        sentences[col] = found[col].to_numpy()
     return sentences
 
 

@@ -41,13 +41,13 @@ is the same for any number of them.
 """
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
 import pandas as pd
 
 from framescope.ingest.pieces import piece_bounds, pysbd_abbreviations, segmenter
+from framescope.processes import available_cores
 
 SENTENCE_COLUMNS = ["sentence_id", "doc_id", "source", "paragraph", "position", "start", "end",
                     "text", "is_body", "kind", "n_words"]
@@ -438,11 +438,6 @@ def document_sentences(text: str) -> list[dict]:
                 rows.append({"paragraph": p, "start": a, "end": b, "text": text[a:b],
                              "is_body": kind == "body", "kind": kind, "n_words": _n_words(text[a:b])})
     return rows
-
-
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the system reports one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _batch_sentences(texts: list[str]) -> list[list[dict]]:
