@@ -35,6 +35,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+from framescope.themes.codebook import UNASSIGNED
+
 COLUMNS = ["doc_id", "position", "text", "is_body", "theme"]
 
 
@@ -46,14 +48,15 @@ def body(study: Path) -> pd.DataFrame:
 
 def granularity(s: pd.DataFrame) -> dict:
     counts = s["theme"].value_counts()
-    themes = counts.drop("unassigned", errors="ignore")
+    themes = counts.drop(UNASSIGNED, errors="ignore")
     return {"body_sentences": int(len(s)), "themes": int(len(themes)),
             "largest_share": round(float(themes.max() / len(s)), 4) if len(themes) else None,
-            "unassigned_share": round(float(counts.get("unassigned", 0) / len(s)), 4)}
+            "unassigned_share": round(float(counts.get(UNASSIGNED, 0) / len(s)), 4)}
 
 
-def paired(small: pd.DataFrame, large: pd.DataFrame, small_docs: list[str]) -> pd.DataFrame:
+def paired(small: pd.DataFrame, large: pd.DataFrame) -> pd.DataFrame:
     """Small and big themes of the same sentence: document by order, then text and occurrence."""
+    small_docs = sorted(small["doc_id"].unique())
     large_docs = sorted(large["doc_id"].unique())[: len(small_docs)]
     rename = dict(zip(large_docs, small_docs))  # the first copy's documents, in order
     large = large[large["doc_id"].isin(rename)].assign(doc_id=lambda d: d["doc_id"].map(rename))
@@ -76,8 +79,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("artifacts/bench/scale_agreement.json"))
     args = ap.parse_args()
     small, large = body(args.small), body(args.large)
-    small_docs = sorted(small["doc_id"].unique())
-    pairs = paired(small, large, small_docs)
+    pairs = paired(small, large)
     result = {
         "small": str(args.small), "large": str(args.large),
         "granularity": {"small": granularity(small), "large": granularity(large)},

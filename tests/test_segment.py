@@ -10,6 +10,7 @@ from conftest import RAW_SEED, ROOT, SEED_CORPUS
 from framescope.config import IngestConfig
 from framescope.ingest import pieces, segment
 from framescope.ingest.corpus import load_documents, normalize_text
+from framescope.processes import equal_runs
 from framescope.ingest.segment import (SENTENCE_COLUMNS, document_sentences, paragraph_spans, sentence_table,
                                        split_articles)
 
@@ -304,7 +305,7 @@ def test_parallel_and_serial_sentence_tables_are_identical(monkeypatch):
     parallel = sentence_table(docs, workers=2)
     assert len(serial) > 900 and (serial["doc_id"] == "dlong").sum() > 200
     pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
-    assert segment._batches([5, 5, 5, 5], 2) == [(0, 2), (2, 4)]
+    assert equal_runs([5, 5, 5, 5], 2) == [(0, 2), (2, 4)]
 
 
 ABBREVIATED = [

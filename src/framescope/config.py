@@ -37,7 +37,7 @@ class IngestConfig(_Section):
     split_dumps: bool = Field(True, description="Split a single text file of pasted articles into documents.")
     workers: int | None = Field(None, ge=1, description="Processes that split documents into sentences (corpora of 1M+ "
                                 "characters) and that parse sentences with spaCy for voices (1,024+ sentences "
-                                "with a speech cue in a partition; local engine); None = every available core, "
+                                "with a speech cue in the corpus; local engine); None = every available core, "
                                 "1 = this process. The sentences and voices are the same for any number.")
 
 

@@ -208,11 +208,8 @@ def with_voices(sentences: pd.DataFrame, cache: bool = True, workers: int | None
     processes (the same findings for any number, and in any batches: ``speakers.parse_speakers``)."""
     from framescope.measures.voices import voice_frame
 
-    sentences = sentences.copy()
     found = voice_frame(sentences, cache, workers)
-    for col in found.columns:
-        sentences[col] = found[col].to_numpy()
-    return sentences
+    return sentences.assign(**{col: found[col].to_numpy() for col in found.columns})
 
 
 def themes_for_corpus(model, assigned: pd.Series | None, n_sample: int, n_all: int,

@@ -42,12 +42,13 @@ is the same for any number of them.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from framescope.ingest.pieces import piece_bounds, pysbd_abbreviations, segmenter
-from framescope.processes import available_cores
+from framescope.processes import in_runs
 
 SENTENCE_COLUMNS = ["sentence_id", "doc_id", "source", "paragraph", "position", "start", "end",
                     "text", "is_body", "kind", "n_words"]
@@ -259,16 +260,8 @@ def split_articles(text: str, seed: int = 0, workers: int | None = 1) -> list[tu
         else:
             merged.append(g)
     texts = [[text[s:e] for s, e in group] for group in merged]
-    workers = available_cores() if workers is None else workers
-    if workers <= 1 or len(texts) < 2 or len(text) < PARALLEL_MIN_CHARS:
-        bounds = _groups_bounds(texts, seed)
-    else:
-        from joblib import Parallel, delayed
-
-        batches = _batches([sum(map(len, t)) for t in texts], 4 * workers)
-        with Parallel(n_jobs=workers, backend="loky") as parallel:
-            done = parallel(delayed(_groups_bounds)(texts[a:b], seed) for a, b in batches)
-        bounds = [b for batch in done for b in batch]
+    bounds = in_runs(partial(_groups_bounds, seed=seed), texts, workers if len(text) >= PARALLEL_MIN_CHARS else 1,
+                     min_items=2, weights=[sum(map(len, t)) for t in texts])
     spans = []
     for group, cut in zip(merged, bounds):
         spans += [(group[a][0], group[b - 1][1]) for a, b in zip(cut, cut[1:])]
@@ -444,26 +437,12 @@ def _batch_sentences(texts: list[str]) -> list[list[dict]]:
     return [document_sentences(t) for t in texts]
 
 
-def _batches(lengths: list[int], n: int) -> list[tuple[int, int]]:
-    """Runs of whole documents, in order, of about equal total length (at most n runs)."""
-    edges = np.searchsorted(np.cumsum(lengths), np.linspace(0, sum(lengths), n + 1)[1:-1], side="right")
-    bounds = [0, *sorted(set(int(e) for e in edges) - {0, len(lengths)}), len(lengths)]
-    return list(zip(bounds, bounds[1:]))
-
-
 def document_rows(texts: list[str], workers: int | None = None) -> list[list[dict]]:
     """`document_sentences` of each text, in order; over `workers` processes (None: every available
     core) when the texts hold at least PARALLEL_MIN_CHARS characters, else in this process. The
     rows do not depend on the number of workers."""
-    workers = available_cores() if workers is None else workers
-    if workers <= 1 or len(texts) < 2 or sum(map(len, texts)) < PARALLEL_MIN_CHARS:
-        return _batch_sentences(texts)
-    from joblib import Parallel, delayed
-
-    batches = _batches([len(t) for t in texts], 4 * workers)
-    with Parallel(n_jobs=workers, backend="loky") as parallel:
-        done = parallel(delayed(_batch_sentences)(texts[a:b]) for a, b in batches)
-    return [rows for batch in done for rows in batch]
+    return in_runs(_batch_sentences, texts, workers if sum(map(len, texts)) >= PARALLEL_MIN_CHARS else 1,
+                   min_items=2, weights=[len(t) for t in texts])
 
 
 def sentence_id(doc_id: str, position: int) -> str:
