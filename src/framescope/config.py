@@ -77,6 +77,7 @@ class ThemeConfig(_Section):
 
 class MeasureConfig(_Section):
     n_boot: int = Field(1000, ge=100)
+    asymptotic_clusters: int | None = Field(5000, ge=2, description="A source with at least this many clusters (paragraphs or documents) gets analytic share intervals (linearised variance, Wilson with the effective sample size) instead of the cluster bootstrap, and a study with at least this many clusters whose every source has 200 or more gets Rao and Scott's corrected chi-square instead of the permutation test (measures.asymptotic); null = always bootstrap and permute.")
     seed: int = 42
     ci_level: float = 0.95
     min_cell: int = Field(5, description="Cells with fewer body sentences are flagged as small.")

@@ -206,3 +206,27 @@ def theme_order(themes) -> list[str]:
     """Themes sorted by name with ``unassigned`` last (a stable order for every table)."""
     themes = {str(t) for t in themes}
     return sorted(t for t in themes if t != UNASSIGNED) + ([UNASSIGNED] if UNASSIGNED in themes else [])
+
+
+def source_cluster_matrices(counts: pd.DataFrame, sources: list[str], themes: list[str]) -> dict[str, np.ndarray]:
+    """Each source's clusters × themes sentence counts from a ``cluster_counts`` table (rows
+    ``source, cluster, theme, n``): the source's clusters in sorted key order, sources without a
+    sentence left out. Sums of whole numbers, so exact."""
+    df = counts[counts["source"].isin(sources)]
+    t_codes = pd.Categorical(df["theme"], categories=list(themes)).codes
+    # one row per (source, cluster), in sorted key order: each source's clusters in the order
+    # pd.factorize(..., sort=True) gives them
+    c_codes = df.groupby(["source", "cluster"], sort=True).ngroup().to_numpy()
+    n_rows = int(c_codes.max()) + 1 if len(c_codes) else 0
+    n_t = len(themes)
+    k_all = np.bincount(c_codes * n_t + t_codes, weights=df["n"].to_numpy(float),
+                        minlength=n_rows * n_t).reshape(n_rows, n_t)
+    row_source = np.empty(n_rows, dtype=object)
+    row_source[c_codes] = df["source"].to_numpy(dtype=object)
+    out: dict[str, np.ndarray] = {}
+    if n_rows:
+        starts = np.flatnonzero(np.r_[True, row_source[1:] != row_source[:-1]])
+        for a, b in zip(starts, np.r_[starts[1:], n_rows]):
+            if k_all[a:b].sum():
+                out[str(row_source[a])] = k_all[a:b]
+    return out

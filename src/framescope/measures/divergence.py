@@ -19,6 +19,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from framescope.measures.asymptotic import effective_wilson, wald_difference
 from framescope.measures.bootstrap import wilson_interval
 from framescope.config import MeasureConfig
 from framescope.measures.emphasis import (
@@ -55,11 +56,23 @@ def gaps_from_replicates(emphasis: pd.DataFrame, replicates: Mapping, cfg: Measu
     if not pairs:
         return _ordered(pd.DataFrame(columns=GAP_COLUMNS))
     ia, ib = np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
-    diffs = {f"{a}|{b}": replicates[sources[a]] - replicates[sources[b]] for a, b in pairs}
-    bounds = replicate_intervals(diffs, list(diffs), cfg.ci_level, width=4096)
-    b_lo = np.stack([bounds[k][0] for k in diffs])
-    b_hi = np.stack([bounds[k][1] for k in diffs])
     share, lo, hi, n = cells["share"], cells["ci_low"], cells["ci_high"], cells["n_sentences"]
+    analytic = getattr(replicates, "analytic", frozenset())
+    drawn = [j for j, (a, b) in enumerate(pairs) if sources[a] not in analytic and sources[b] not in analytic]
+    diffs = {f"{pairs[j][0]}|{pairs[j][1]}": replicates[sources[pairs[j][0]]] - replicates[sources[pairs[j][1]]]
+             for j in drawn}
+    bounds = replicate_intervals(diffs, list(diffs), cfg.ci_level, width=4096)
+    b_lo = np.full((len(pairs), len(cells["themes"])), np.nan)
+    b_hi = np.full_like(b_lo, np.nan)
+    for j, key in zip(drawn, diffs):
+        b_lo[j], b_hi[j] = bounds[key]
+    both = [j for j, (a, b) in enumerate(pairs) if sources[a] in analytic and sources[b] in analytic]
+    if both:  # two big sources: the normal interval from their linearised variances
+        m = replicates.moments
+        var = m.variances()[[m.index(s) for s in sources]]
+        b_lo[both], b_hi[both] = wald_difference(share[ia[both]] - share[ib[both]], var[ia[both]], var[ib[both]],
+                                                 cfg.ci_level)
+    # a big and a small source: Newcombe's interval from their two intervals alone (NaN here)
     return _oriented(cells["themes"], np.asarray(sources, dtype=object)[ia], np.asarray(sources, dtype=object)[ib],
                      share[ia], share[ib], lo[ia], hi[ia], lo[ib], hi[ib], n[ia], n[ib], b_lo, b_hi)
 
@@ -75,6 +88,8 @@ def gaps_against_the_rest(emphasis: pd.DataFrame, replicates: Mapping, cfg: Meas
     difference's percentile interval is widened to Newcombe's, built from the source's interval
     (the emphasis table's) and the pool's (its percentile interval widened to Wilson's)."""
     sources = sources if sources is not None else sorted(s for s in emphasis["source"].unique() if s in replicates)
+    if getattr(replicates, "analytic", None):
+        return _analytic_against_the_rest(emphasis, replicates, cfg, sources)
     cells = _cells(emphasis, sources)
     n_t = len(cells["themes"])
     total = np.zeros((cfg.n_boot, n_t))
@@ -102,6 +117,32 @@ def gaps_against_the_rest(emphasis: pd.DataFrame, replicates: Mapping, cfg: Meas
     return _oriented(cells["themes"], np.asarray(sources, dtype=object), others, cells["share"], share_rest,
                      cells["ci_low"], cells["ci_high"], rest_lo, rest_hi, cells["n_sentences"], k_rest,
                      lo_all[:, n_t:], hi_all[:, n_t:])
+
+
+def _analytic_against_the_rest(emphasis: pd.DataFrame, replicates, cfg: MeasureConfig,
+                               sources: list[str]) -> pd.DataFrame:
+    """:func:`gaps_against_the_rest` when a source's intervals are analytic: the pool's interval
+    is Wilson's with its effective sample size (its linearised variance, each source a stratum);
+    a big source's difference from it has the normal interval from the two linearised variances,
+    widened to Newcombe's, and a small source's (whose bootstrap interval may be skewed) has
+    Newcombe's interval from its own interval and the pool's."""
+    cells = _cells(emphasis, sources)
+    m = replicates.moments
+    rows = [m.index(s) for s in sources]
+    k_all, n_all, var_all = m.pooled_except()
+    k_rest, n_rest, var_rest = k_all[rows], n_all[rows][:, None], var_all[rows]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_rest = k_rest / n_rest
+    w_lo, w_hi = wilson_interval(k_rest, np.broadcast_to(n_rest, k_rest.shape), cfg.ci_level)
+    e_lo, e_hi = effective_wilson(share_rest, var_rest, n_rest, cfg.ci_level)
+    rest_lo, rest_hi = np.fmin(e_lo, w_lo), np.fmax(e_hi, w_hi)
+    d_lo, d_hi = wald_difference(cells["share"] - share_rest, m.variances()[rows], var_rest, cfg.ci_level)
+    small = ~np.isin(np.asarray(sources, dtype=object), list(replicates.analytic))
+    d_lo[small], d_hi[small] = np.nan, np.nan  # a small source: Newcombe's interval from the two intervals
+    others = np.full(len(sources), OTHER_SOURCES, dtype=object)
+    return _oriented(cells["themes"], np.asarray(sources, dtype=object), others, cells["share"], share_rest,
+                     cells["ci_low"], cells["ci_high"], rest_lo, rest_hi, cells["n_sentences"],
+                     k_rest.astype("int64"), d_lo, d_hi)
 
 
 class _Lazy(Mapping):

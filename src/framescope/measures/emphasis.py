@@ -5,8 +5,8 @@ own theme), the number of body sentences, their share of the source's body sente
 share of its words, a 95% interval from a cluster bootstrap (paragraphs or documents resampled
 within the source) widened to at least the Wilson interval, and a small-cell flag. It adds a
 chi-square test of independence of source and theme whose p-value comes from permuting whole
-clusters across sources (the asymptotic p is kept as ``p_chi2``), and adjusted standardized
-residuals per cell (Agresti 2013, sec. 2.4.5). ``emphasis_over_time`` repeats the shares per
+clusters across sources (in a big study, from Rao and Scott's correction for clustering; the
+uncorrected asymptotic p is kept as ``p_chi2``), and adjusted standardized residuals per cell (Agresti 2013, sec. 2.4.5). ``emphasis_over_time`` repeats the shares per
 period when documents are dated. Methods: ``docs/measures.md``.
 """
 from __future__ import annotations
@@ -19,9 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from framescope.measures.asymptotic import (
+    ClusterMoments, effective_wilson, rao_scott, rao_scott_applies,
+)
 from framescope.measures.bootstrap import (
-    cluster_keys, measured_sentences, percentile_interval, replicate_counts, rng_for, theme_order,
-    wilson_interval,
+    cluster_keys, measured_sentences, percentile_interval, replicate_counts, rng_for, source_cluster_matrices,
+    theme_order, wilson_interval,
 )
 from framescope.config import MeasureConfig
 from framescope.themes.codebook import UNASSIGNED
@@ -88,27 +91,27 @@ class ShareReplicates(Mapping):
     they are drawn; they are drawn in chunks (``bootstrap.replicate_counts``). Only the clusters
     × themes counts of each source are kept (linear in the corpus); the replicates of at most
     :data:`KEPT_REPLICATES` sources are kept once drawn, so a study of thousands of sources never
-    holds sources × ``n_boot`` × themes floats at once.
+    holds sources × ``n_boot`` × themes floats at once. A source with at least
+    ``cfg.asymptotic_clusters`` clusters is in ``analytic``: its intervals come from its cluster
+    ``moments`` (``asymptotic.py``) and its replicates are never drawn by the emphasis tables.
     """
 
     def __init__(self, counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig):
         self.themes, self.n_boot, self.seed = list(themes), cfg.n_boot, cfg.seed
-        df = counts[counts["source"].isin(sources)]
-        t_codes = pd.Categorical(df["theme"], categories=self.themes).codes
-        # one row per (source, cluster), in sorted key order: each source's clusters in the
-        # order pd.factorize(..., sort=True) gives them
-        c_codes = df.groupby(["source", "cluster"], sort=True).ngroup().to_numpy()
-        n_rows = int(c_codes.max()) + 1 if len(c_codes) else 0
-        k_all = _cluster_matrix(c_codes, t_codes, n_rows, len(self.themes), df["n"].to_numpy(float))
-        row_source = np.empty(n_rows, dtype=object)
-        row_source[c_codes] = df["source"].to_numpy(dtype=object)
-        self._mats: dict[str, np.ndarray] = {}
-        if n_rows:
-            starts = np.flatnonzero(np.r_[True, row_source[1:] != row_source[:-1]])
-            for a, b in zip(starts, np.r_[starts[1:], n_rows]):
-                if k_all[a:b].sum():
-                    self._mats[str(row_source[a])] = k_all[a:b]
+        self._mats = source_cluster_matrices(counts, sources, self.themes)
         self._kept: dict[str, np.ndarray] | None = {} if len(self._mats) <= KEPT_REPLICATES else None
+        # sources whose intervals are analytic (asymptotic.py), never drawn
+        big = cfg.asymptotic_clusters
+        self.analytic = frozenset(s for s, m in self._mats.items() if big is not None and len(m) >= big)
+        self._moments: ClusterMoments | None = None
+
+    @property
+    def moments(self) -> ClusterMoments:
+        """The sources' cluster moments (sources with sentences, in sorted order), for the
+        linearised variances of the analytic intervals."""
+        if self._moments is None:
+            self._moments = ClusterMoments(self._mats, sorted(self._mats), self.themes)
+        return self._moments
 
     def __len__(self) -> int:
         return len(self._mats)
@@ -204,10 +207,18 @@ def shares_from_counts(counts: pd.DataFrame, sources: list[str], themes: list[st
         word_share = np.where(w_tot[:, None] > 0, w / w_tot[:, None], np.nan)
     b_lo = np.full((n_s, n_t), np.nan)
     b_hi = np.full((n_s, n_t), np.nan)
-    intervals = replicate_intervals(replicates, [s for i, s in enumerate(sources) if n[i]], cfg.ci_level)
+    analytic = getattr(replicates, "analytic", frozenset())
+    intervals = replicate_intervals(replicates, [s for i, s in enumerate(sources) if n[i] and s not in analytic],
+                                    cfg.ci_level)
     for i, src in enumerate(sources):
         if src in intervals:
             b_lo[i], b_hi[i] = intervals[src]
+    if analytic:
+        m = replicates.moments
+        rows = [m.index(s) for s in sources if s in analytic]
+        at = [i for i, s in enumerate(sources) if s in analytic]
+        b_lo[at], b_hi[at] = effective_wilson(m.shares()[rows], m.variances()[rows], m.size[rows][:, None],
+                                              cfg.ci_level)
     w_lo, w_hi = wilson_interval(k, np.broadcast_to(n[:, None], k.shape), cfg.ci_level)
     lo, hi = np.fmin(b_lo, w_lo), np.fmax(b_hi, w_hi)
     lo[n == 0] = np.nan
@@ -272,11 +283,15 @@ def _relabelled_tables(perm: np.ndarray, k_all: np.ndarray, n_sources: int) -> n
 
 
 def emphasis_test(counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig) -> dict:
-    """Chi-square of independence of source × theme; p from permuting clusters across sources.
+    """Chi-square of independence of source × theme; p from permuting clusters across sources,
+    or, in a big study, from Rao and Scott's correction for clustering.
 
     ``counts`` is a :func:`cluster_counts` table. Whole clusters (paragraphs or documents) keep
     their sentences' themes and are handed back to the sources at random, keeping each source's
-    number of clusters; ``p_value`` is (1 + #{permuted chi2 >= observed}) / (1 + n_boot).
+    number of clusters; ``p_value`` is (1 + #{permuted chi2 >= observed}) / (1 + n_boot). With at
+    least ``cfg.asymptotic_clusters`` clusters, and every source and cell big enough
+    (``asymptotic.rao_scott_applies``), ``p_value`` is Rao and Scott's (``asymptotic.rao_scott``)
+    and nothing is permuted; ``test`` says which.
     Returns the statistics and a ``residual`` Series indexed by (source, theme); NaN everywhere
     when there is nothing to test.
     """
@@ -298,6 +313,19 @@ def emphasis_test(counts: pd.DataFrame, sources: list[str], themes: list[str], c
     resid.index.names = ["source", "theme"]
 
     c_codes, uniq = pd.factorize(pd.Series(df["cluster"].to_numpy()), sort=True)
+    unit = "paragraphs" if cfg.resample_unit == "paragraph" else "documents"
+    result = {"chi2": float(chi2), "dof": int(dof), "p_chi2": float(p_chi2), "residual": resid}
+    kept = ""
+    if cfg.asymptotic_clusters is not None and len(uniq) >= cfg.asymptotic_clusters:
+        moments = ClusterMoments.of(df, used, list(observed.columns))
+        why_not = rao_scott_applies(moments, o, cfg.asymptotic_clusters)
+        if why_not is None:
+            p, nu, deff = rao_scott(moments, np.ones(o.shape[1], dtype=bool), float(chi2))
+            return {**result, "p_value": p,
+                    "test": (f"chi-square of independence; p by Rao and Scott's second-order correction for "
+                             f"clustering by {unit} ({len(uniq):,} {unit}, at least {int(moments.clusters.min()):,} "
+                             f"per source; mean design effect {deff:.2f}, {nu:.1f} degrees of freedom)")}
+        kept = f"; not Rao-Scott: {why_not}"
     t_codes = pd.Categorical(df["theme"], categories=list(observed.columns)).codes
     k_all = _cluster_matrix(c_codes, t_codes, len(uniq), observed.shape[1], df["n"].to_numpy(float))
     first = pd.Series(df["source"].to_numpy()).groupby(c_codes).first()
@@ -311,10 +339,8 @@ def emphasis_test(counts: pd.DataFrame, sources: list[str], themes: list[str], c
         tables = _relabelled_tables(perm, k_all, len(used))
         hits += int(np.sum(_chi2_stats(tables) >= obs_stat - 1e-9 * max(1.0, obs_stat)))
         done += b
-    unit = "paragraphs" if cfg.resample_unit == "paragraph" else "documents"
-    return {"chi2": float(chi2), "dof": int(dof), "p_value": (1 + hits) / (1 + cfg.n_boot),
-            "p_chi2": float(p_chi2), "residual": resid,
-            "test": f"chi-square of independence; p by permuting {unit} across sources ({cfg.n_boot}x)"}
+    return {**result, "p_value": (1 + hits) / (1 + cfg.n_boot),
+            "test": f"chi-square of independence; p by permuting {unit} across sources ({cfg.n_boot}x){kept}"}
 
 
 def emphasis_from_counts(counts: pd.DataFrame, sources: list[str], themes: list[str],

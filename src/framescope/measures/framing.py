@@ -79,11 +79,18 @@ def notes_from_counts(counts: pd.DataFrame, all_sources: list[str], emphasis: pd
         if k < MIN_CLUSTERS:
             notes.append(("run", None, s, f"source {s} has only {k} {unit}(s): its intervals rest on few "
                           "clusters and are widened to at least the Wilson (shares) or t (tone) interval"))
+    big = cfg.asymptotic_clusters
+    analytic = sorted(s for s, k in clusters.items() if big is not None and k >= big)
+    if analytic:
+        notes.append(("run", None, None, f"{len(analytic)} source(s) with at least {big:,} {unit}s have analytic "
+                      "share intervals (linearised variance over their " + unit + "s, Wilson with the effective "
+                      "sample size) instead of the cluster bootstrap: " + ", ".join(analytic[:10])
+                      + (f" and {len(analytic) - 10} more" if len(analytic) > 10 else "")))
     if len(emphasis) and "test" in emphasis.columns:
         test = str(emphasis["test"].iloc[0])
         if test.startswith("none") and len(used) > 1:
             notes.append(("run", None, None, f"emphasis test not run: {test[len('none: '):]}"))
-        elif not test.startswith("none"):
+        elif "permuting" in test:
             n_perm = relabelings([int(k) for k in clusters.reindex(used).fillna(0)])
             if n_perm < 1000:
                 notes.append(("run", None, None, f"the permutation test has only about {n_perm:,.0f} distinct "

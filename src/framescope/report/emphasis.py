@@ -73,7 +73,7 @@ def emphasis_test_sentence(em: pd.DataFrame, labels: dict[str, str]) -> str:
         return f"No test across sources ({why}): the shares describe each source on its own."
     chi2, dof, p = float(first["chi2"]), int(first["dof"]), first.get("p_value")
     asym = f", asymptotic {p_value(first['p_chi2'])}" if pd.notna(first.get("p_chi2")) else ""
-    kind = "permutation " if asym else ""
+    kind = ("Rao-Scott " if "Rao and Scott" in test else "permutation ") if asym else ""
     stat = f"χ² = {chi2:.1f}, dof = {dof}, {kind}{p_value(p)}{asym}"
     differs = pd.notna(p) and float(p) < ALPHA
     text = (f"Emphasis differs across sources ({stat})." if differs else
