@@ -6,8 +6,9 @@ share of its words, a 95% interval from a cluster bootstrap (paragraphs or docum
 within the source) widened to at least the Wilson interval, and a small-cell flag. It adds a
 chi-square test of independence of source and theme whose p-value comes from permuting whole
 clusters across sources (in a big study, from Rao and Scott's correction for clustering; the
-uncorrected asymptotic p is kept as ``p_chi2``), and adjusted standardized residuals per cell (Agresti 2013, sec. 2.4.5). ``emphasis_over_time`` repeats the shares per
-period when documents are dated. Methods: ``docs/measures.md``.
+uncorrected asymptotic p is kept as ``p_chi2``), and adjusted standardized residuals per cell
+(Agresti 2013, sec. 2.4.5). ``emphasis_over_time`` repeats the shares per period when documents
+are dated. Big sources get closed-form intervals (``asymptotic.py``). Methods: ``docs/measures.md``.
 """
 from __future__ import annotations
 
