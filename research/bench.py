@@ -7,6 +7,8 @@ imports and model load, and its peak RSS is its own:
 - ``fs-warm``     the same run again in a new process, the embedding cache now full;
 - ``fs-inproc``   (seed only) a second ``run`` in the process that did the first: models loaded, code compiled;
 - ``fs-wordllama`` framescope with the fast static embedder (``--embedder wordllama``), cold cache;
+- ``fs-wordllama-dask`` (1m only) the same with ``--engine dask`` on a 2-worker ``LocalCluster``
+                  (one thread each) that the child process starts;
 - ``bertopic``    stock BERTopic, default parameters, the same all-MiniLM-L6-v2 weights:
                   ``fit_transform(docs)`` then ``topics_per_class(docs, classes=sources)``.
 
@@ -63,7 +65,7 @@ CONFIGS = {
     "10k": ["fs-cold", "fs-warm", "fs-wordllama", "bertopic"],
     "news10k": ["fs-cold", "fs-warm", "bertopic"],
     "100k": ["fs-cold", "fs-warm", "fs-wordllama", "bertopic", "bertopic-noembed", "minilm-rate"],
-    "1m": ["fs-wordllama"],
+    "1m": ["fs-wordllama", "fs-wordllama-dask"],
 }
 COLUMNS = ["corpus", "config", "embedder", "n_documents", "n_sentences", "n_sources", "wall_s", "cpu_s",
            "peak_rss_mb", "sentences_per_s", "ratio_to_bertopic", "cpu_ratio_to_bertopic", "n_themes", "load_avg",
@@ -182,21 +184,37 @@ def _usage() -> dict:
     return {"cpu_s": round(r.ru_utime + r.ru_stime, 2), "peak_rss_mb": round(r.ru_maxrss / 1024, 1)}
 
 
+def _no_contrasts() -> None:
+    """Contrast candidates compare all |A| x |B| sentence pairs per theme and source pair,
+    quadratic in a theme's size: the 1M scaling run leaves contrast pairs out (no candidates),
+    all else runs. Run in this process, and on each dask worker."""
+    import framescope.measures.exemplars
+
+    framescope.measures.exemplars.contrast_candidates = lambda *a, **k: {}
+
+
 def child_framescope(spec: dict) -> dict:
     from framescope.config import RunConfig
     from framescope.engines.pipeline import run
 
     if spec.get("no_contrasts"):
-        # contrast candidates compare all |A| x |B| sentence pairs per theme and source pair, quadratic
-        # in a theme's size: the 1M scaling run leaves contrast pairs out (no candidates), all else runs.
-        import framescope.measures.exemplars
-
-        framescope.measures.exemplars.contrast_candidates = lambda *a, **k: {}
-
+        _no_contrasts()
     data = {"inputs": [spec["input"]], "out": spec["out"],
             "ingest": {"max_file_mb": 4000},
             "embed": {"model": spec["embedder"], "cache": spec.get("cache", True)},
             "themes": {"codebook": spec.get("codebook"), "fit_sample": FIT_SAMPLE}}
+    cluster = None
+    if spec.get("dask"):
+        import logging
+
+        from dask.distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        if spec.get("no_contrasts"):
+            with Client(cluster) as client:
+                client.run(_no_contrasts)
+        data.update(engine="dask", scheduler=cluster.scheduler_address)
     cfg = RunConfig.model_validate(data)
     t0 = time.perf_counter()
     study = run(cfg)
@@ -207,6 +225,8 @@ def child_framescope(spec: dict) -> dict:
         study = run(cfg)
         first = time.perf_counter() - t0
         usage = {**_usage(), "cpu_s": round(_usage()["cpu_s"] - usage["cpu_s"], 2)}
+    if cluster is not None:
+        cluster.close()
     m = json.loads((Path(study) / "manifest.json").read_text())
     return {"run_s": round(first, 2), "stages": m["timings"], "n_themes": m["counts"]["themes"],
             "n_documents": m["counts"]["documents"], "n_sentences": m["counts"]["body_sentences"],
@@ -292,11 +312,12 @@ def child_minilm_rate(spec: dict) -> dict:
 
 def run_config(size: str, config: str, work: Path) -> dict:
     inp, sents = prepare_corpus(size, work)
-    cache = work / "cache" / size / ("wordllama" if config == "fs-wordllama" else "minilm")
-    if config in ("fs-cold", "fs-wordllama"):
+    fast = config.startswith("fs-wordllama")
+    cache = work / "cache" / size / ("wordllama" if fast else "minilm")
+    if config in ("fs-cold", "fs-wordllama", "fs-wordllama-dask"):
         shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir(parents=True, exist_ok=True)
-    embedder = "wordllama" if config == "fs-wordllama" else "minilm"
+    embedder = "wordllama" if fast else "minilm"
     if config in ("bertopic", "bertopic-noembed"):
         spec = {"kind": "bertopic", "sentences": str(sents), "precomputed": config == "bertopic-noembed"}
     elif config == "minilm-rate":
@@ -304,7 +325,8 @@ def run_config(size: str, config: str, work: Path) -> dict:
     else:
         spec = {"kind": "framescope", "input": str(inp), "out": str(work / "studies" / f"{size}-{config}"),
                 "embedder": embedder, "codebook": str(ROOT / "seeds" / "codebook.yaml") if size == "seed" else None,
-                "inproc": config == "fs-inproc", "cache": size != "1m", "no_contrasts": size == "1m"}
+                "inproc": config == "fs-inproc", "cache": size != "1m", "no_contrasts": size == "1m",
+                "dask": config.endswith("-dask")}
     env = dict(os.environ, FRAMESCOPE_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                TOKENIZERS_PARALLELISM="false")
     load_before = os.getloadavg()[0]
@@ -321,7 +343,9 @@ def run_config(size: str, config: str, work: Path) -> dict:
             "fs-cold": "new process, empty embedding cache", "bertopic": f"outliers {res.get('outliers')}",
             "bertopic-noembed": f"stock BERTopic without its embedding step (vectors given); outliers {res.get('outliers')}",
             "minilm-rate": f"MiniLM alone on a {res['stages'].get('sample')}-sentence sample; wall_s is the sample's",
-            "fs-wordllama": "new process, empty cache" + (", cache off, no contrast pairs" if size == "1m" else "")}[config]
+            "fs-wordllama": "new process, empty cache" + (", cache off, no contrast pairs" if size == "1m" else ""),
+            "fs-wordllama-dask": "as fs-wordllama, --engine dask on a 2-worker LocalCluster"
+                                 + (", cache off, no contrast pairs" if size == "1m" else "")}[config]
     return {"corpus": size, "config": config, "embedder": embedder, "n_documents": res.get("n_documents"),
             "n_sentences": res["n_sentences"], "n_sources": res["n_sources"], "wall_s": round(wall, 1),
             "cpu_s": res["cpu_s"], "peak_rss_mb": res["peak_rss_mb"],
@@ -349,8 +373,8 @@ def write_results(rows: list[dict], out: Path) -> None:
     df.loc[df["config"].isin(["bertopic", "bertopic-est"]), "cpu_ratio_to_bertopic"] = 1.0
     df.loc[df["config"].isin(["minilm-rate", "bertopic-noembed"]), ["ratio_to_bertopic", "cpu_ratio_to_bertopic"]] = None
     order = {k: i for i, k in enumerate(SIZES)}
-    corder = {k: i for i, k in enumerate(["fs-cold", "fs-cold-est", "fs-warm", "fs-inproc", "fs-wordllama", "bertopic",
-                                          "bertopic-est", "bertopic-noembed", "minilm-rate"])}
+    corder = {k: i for i, k in enumerate(["fs-cold", "fs-cold-est", "fs-warm", "fs-inproc", "fs-wordllama", "fs-wordllama-dask",
+                                          "bertopic", "bertopic-est", "bertopic-noembed", "minilm-rate"])}
     df = df.sort_values(["corpus", "config"], key=lambda s: s.map(order if s.name == "corpus" else corder))
     df[COLUMNS].to_csv(csv, index=False)
     show = df.drop(columns=["stages"])
@@ -418,7 +442,7 @@ def plot(df, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="seed,10k,100k,1m")
-    ap.add_argument("--configs", default=None, help="comma-separated subset of fs-cold,fs-warm,fs-inproc,fs-wordllama,bertopic")
+    ap.add_argument("--configs", default=None, help="comma-separated subset of fs-cold,fs-warm,fs-inproc,fs-wordllama,fs-wordllama-dask,bertopic")
     ap.add_argument("--quick", action="store_true", help="the seed only")
     ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench")
     ap.add_argument("--work", type=Path, default=Path(os.environ.get("FRAMESCOPE_BENCH_DIR", "/tmp/framescope-bench")))

@@ -136,3 +136,22 @@ def test_many_sources_with_a_big_one_compare_each_with_the_rest_analytically():
     drawn_gaps = drawn_gaps.set_index(key).reindex(pd.MultiIndex.from_frame(gaps[key])).reset_index()
     pd.testing.assert_series_equal(gaps["difference"], drawn_gaps["difference"])
     close(gaps, drawn_gaps, points=0.6, ratio=(0.8, 1.2))
+
+
+def test_a_big_cells_tone_interval_is_the_t_interval_the_bootstrap_tends_to():
+    from framescope.measures.tone import tone_table
+
+    rng = np.random.default_rng(11)
+    size = rng.integers(1, 5, 3000)
+    par = np.repeat(np.arange(3000), size)
+    tone = np.clip(rng.normal(0.2, 0.3, 3000)[par] + rng.normal(0, 0.2, len(par)), -1, 1)
+    big = pd.DataFrame({"source": "A", "doc_id": "a", "paragraph": par, "theme": "t", "is_body": True,
+                        "tone": tone, "text": "x"})
+    small = big[big["paragraph"] < 40].assign(source="B")
+    df = pd.concat([big, small], ignore_index=True)
+    drawn = tone_table(df, MeasureConfig(asymptotic_clusters=None))
+    closed = tone_table(df, MeasureConfig(asymptotic_clusters=2000))
+    a, b = closed["source"] == "A", closed["source"] == "B"
+    assert np.abs(closed.loc[a, ["ci_low", "ci_high"]].to_numpy() - drawn.loc[a, ["ci_low", "ci_high"]].to_numpy()).max() < 0.003
+    pd.testing.assert_frame_equal(closed[b], drawn[b], check_exact=True)  # 40 paragraphs: still drawn
+    assert closed.equals(tone_table(df, MeasureConfig(asymptotic_clusters=2000)))

@@ -102,3 +102,18 @@ def test_tone_sd_combined_from_partitions():
     parts = [spread_moments(tone.iloc[a:b].to_numpy()) for a, b in ((0, 1), (1, 2000), (2000, 2000), (2000, 5001))]
     assert spread_from_moments(parts) == pytest.approx(tone.std(ddof=1), rel=1e-12)
     assert spread_from_moments([spread_moments(np.array([0.5]))]) == 0.0
+
+
+def test_scoring_over_two_processes_gives_one_process_scores():
+    """A big corpus's tone is scored over several processes (``--workers``): the same score for
+    every sentence, in order, and a repeated text scored once."""
+    from conftest import ROOT
+
+    seed = pd.read_parquet(ROOT / "artifacts" / "seed" / "sentences.parquet")["text"].tolist()
+    texts = [f"{lead} {t}" for lead in ("Sadly,", "Happily,", "We are outraged:") for t in seed] + seed * 2
+    df = pd.DataFrame({"text": texts})
+    one = tone_scores(df, workers=1)
+    two = tone_scores(df, workers=2, min_parallel=10)
+    pd.testing.assert_series_equal(two, one, check_exact=True)
+    assert one.iloc[-1] == one.iloc[len(texts) - len(seed) - 1]  # the last text twice, one score
+    assert one.iloc[:len(seed)].mean() < one.iloc[len(seed):2 * len(seed)].mean()  # "Sadly" < "Happily"

@@ -11,7 +11,7 @@ import pandas as pd
 
 from framescope.embed.vectors import sentence_vectors
 from framescope.engines.stages import (
-    body_per_document, fitted_rows, partition_rows, reuses, theme_and_measure, with_voices,
+    body_per_document, fitted_rows, partition_rows, reuses, theme_and_measure, with_tone, with_voices,
 )
 from framescope.engines.study import StudyRun
 from framescope.ingest.segment import sentence_table
@@ -87,10 +87,11 @@ class LocalExecutor:
         """Themes, tone, frames and voice of every partition's sentences; returns the partials
         of the study's measures (``framing.measure_partials``), one per partition."""
         themed = [theme_and_measure(model, fitted_rows(model, sample, d["doc_id"]), s, v, sample_docs,
-                                    study.embedder, study.frames, reuses(study.cfg), voices=False)
+                                    study.embedder, study.frames, reuses(study.cfg), voices=False, tone=False)
                   for d, s, v in zip(self.documents, self.sentences, self.vectors)]
-        # voices over the whole corpus at once, so that spaCy's parse can use every process
-        themed = with_voices(pd.concat(themed, ignore_index=True), reuses(study.cfg), self.workers)
+        # tone and voices over the whole corpus at once: each distinct text once, on every process
+        themed = with_tone(pd.concat(themed, ignore_index=True), reuses(study.cfg), self.workers)
+        themed = with_voices(themed, reuses(study.cfg), self.workers)
         self._themed(self.all_documents, themed, np.concatenate(self.vectors))
         return self.partials(study)
 

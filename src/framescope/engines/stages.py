@@ -7,8 +7,8 @@ row-exact (``encoders.row_dot``), so the partitions change no score. Themes:
 the model is fitted on a sample of whole documents (:func:`fit_sample_documents`,
 :func:`fit_themes`); every other sentence gets the fitted model's theme
 (:func:`assign_themes`), partition by partition (:func:`theme_and_measure`, which also scores
-tone, frames and voice, :func:`sentence_measures`; the local engine finds the voices of the
-whole corpus at once, :func:`with_voices`). :func:`themes_for_corpus` counts the
+tone, frames and voice, :func:`sentence_measures`; the local engine scores the tone and finds
+the voices of the whole corpus at once, :func:`with_tone`, :func:`with_voices`). :func:`themes_for_corpus` counts the
 themes over the whole corpus.
 """
 from __future__ import annotations
@@ -177,28 +177,38 @@ def fitted_rows(model, sample: pd.DataFrame, doc_ids) -> pd.DataFrame:
 
 def theme_and_measure(model, fitted: pd.DataFrame, sentences: pd.DataFrame, vectors: np.ndarray,
                       sample_docs: list[str], embedder, frames, cache: bool = True,
-                      voices: bool = True) -> pd.DataFrame:
-    """One partition's sentences with their theme (see :func:`assign_themes`), tone, frames and
-    (with ``voices``) voice."""
+                      voices: bool = True, tone: bool = True) -> pd.DataFrame:
+    """One partition's sentences with their theme (see :func:`assign_themes`), tone (with
+    ``tone``), frames and (with ``voices``) voice."""
     in_sample = sentences["doc_id"].isin(sample_docs).to_numpy()
     assign = assign_themes(model, fitted, sentences, vectors, in_sample, embedder)
     sentences = sentences.merge(assign, on="sentence_id", how="left", validate="one_to_one")
-    return sentence_measures(sentences, vectors, embedder, frames, cache, voices)
+    return sentence_measures(sentences, vectors, embedder, frames, cache, voices, tone)
 
 
 def sentence_measures(sentences: pd.DataFrame, vectors: np.ndarray, embedder, frames, cache: bool = True,
-                      voices: bool = True) -> pd.DataFrame:
-    """Tone, frame scores and (with ``voices``) voice of each sentence (row- or document-local,
-    so partitionable); ``cache`` (``embed.cache``): reuse spaCy's findings and VADER's scores per
+                      voices: bool = True, tone: bool = True) -> pd.DataFrame:
+    """Tone (with ``tone``; else a ``tone`` column of NaN in its place, for :func:`with_tone`),
+    frame scores and (with ``voices``) voice of each sentence (row- or document-local, so
+    partitionable); ``cache`` (``embed.cache``): reuse spaCy's findings and VADER's scores per
     sentence."""
     from framescope.measures.frames import frame_scores
     from framescope.measures.tone import tone_scores
 
     sentences = sentences.copy()
-    sentences["tone"] = tone_scores(sentences, cache)
+    sentences["tone"] = tone_scores(sentences, cache) if tone else np.nan
     scores = frame_scores(sentences, vectors, embedder, frames)
     sentences = pd.concat([sentences, scores.set_index(sentences.index)], axis=1)
     return with_voices(sentences, cache) if voices else sentences
+
+
+def with_tone(sentences: pd.DataFrame, cache: bool = True, workers: int | None = 1) -> pd.DataFrame:
+    """The sentences with their ``tone`` column filled in place (``tone.tone_scores``). Tone is
+    sentence-local, so the local engine scores the whole corpus at once: each distinct text once,
+    over ``workers`` processes (the same scores for any number)."""
+    from framescope.measures.tone import tone_scores
+
+    return sentences.assign(tone=tone_scores(sentences, cache, workers).to_numpy())
 
 
 def with_voices(sentences: pd.DataFrame, cache: bool = True, workers: int | None = 1) -> pd.DataFrame:

@@ -125,9 +125,10 @@ def cluster_mean_interval(values: np.ndarray, clusters: np.ndarray, n_boot: int,
 
 def mean_interval_from_sums(sums: np.ndarray, counts: np.ndarray, n_boot: int, level: float,
                             rng: np.random.Generator, bounds: tuple[float, float],
-                            floor_sd: float = 0.0) -> tuple[float, float, float]:
+                            floor_sd: float = 0.0, draw: bool = True) -> tuple[float, float, float]:
     """Mean with a cluster-bootstrap CI widened to a t interval, from per-cluster sums and
-    counts (clusters in sorted key order).
+    counts (clusters in sorted key order); without ``draw``, the t interval alone (what the
+    bootstrap interval tends to with many clusters: for big cells, ``asymptotic.py``).
 
     The t interval (C - 1 degrees of freedom) uses the larger of two standard errors: the
     linearised standard error of the ratio estimator over clusters,
@@ -144,15 +145,18 @@ def mean_interval_from_sums(sums: np.ndarray, counts: np.ndarray, n_boot: int, l
     mean = float(sums.sum() / counts.sum())
     if c < 2:
         return mean, bounds[0], bounds[1]
-    w = multinomial_weights(c, n_boot, rng)
-    boot = (w @ sums) / (w @ counts)
-    b_lo, b_hi = percentile_interval(boot, level)
+    if draw:
+        w = multinomial_weights(c, n_boot, rng)
+        boot = (w @ sums) / (w @ counts)
+        b_lo, b_hi = percentile_interval(boot, level)
+    else:
+        b_lo, b_hi = np.nan, np.nan
     nbar = counts.mean()
     se = np.sqrt(np.sum((sums - mean * counts) ** 2) / (c * (c - 1) * nbar * nbar))
     se = max(float(se), float(floor_sd) / np.sqrt(counts.sum()))
     t = stats.t.ppf(1.0 - (1.0 - level) / 2.0, df=c - 1)
-    lo = max(bounds[0], min(float(b_lo), mean - t * se))
-    hi = min(bounds[1], max(float(b_hi), mean + t * se))
+    lo = max(bounds[0], float(np.fmin(b_lo, mean - t * se)))
+    hi = min(bounds[1], float(np.fmax(b_hi, mean + t * se)))
     return mean, lo, hi
 
 

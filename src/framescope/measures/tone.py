@@ -4,8 +4,9 @@ VADER (Hutto & Gilbert 2014) is a lexicon-and-rules sentiment model built for sh
 compound score lies in [-1, 1] and saturates on long passages, so it is applied to single
 sentences, never to whole articles. The cell mean's interval is a percentile bootstrap that
 resamples paragraphs (or documents) within the cell, widened to at least a t interval whose
-standard error is never below the corpus-wide sentence SD / sqrt(n); a cell from a single
-paragraph gets the whole range [-1, 1] (see docs/measures.md).
+standard error is never below the corpus-wide sentence SD / sqrt(n); a cell of at least
+``measures.asymptotic_clusters`` clusters gets that t interval alone (the bootstrap tends to it);
+a cell from a single paragraph gets the whole range [-1, 1] (see docs/measures.md).
 """
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ from framescope.measures.bootstrap import (
 )
 from framescope.config import MeasureConfig
 from framescope.errors import InputError
+from framescope.processes import in_runs
 
 COLUMNS = ["theme", "source", "n_sentences", "mean", "ci_low", "ci_high", "small_cell"]
+# Below this many texts to score, VADER (about half a millisecond a sentence) runs in this process:
+# sending the texts to other processes would cost about what the second core saves.
+PARALLEL_MIN_TEXTS = 5000
 
 
 @lru_cache(maxsize=1)
@@ -31,17 +36,25 @@ def _analyzer():
     return SentimentIntensityAnalyzer()
 
 
-def tone_scores(sentences: pd.DataFrame, cache: bool = False) -> pd.Series:
-    """VADER compound score of each sentence (index aligned with ``sentences``). With ``cache``,
-    the scores an earlier run computed for a text (this code, this vaderSentiment:
-    ``framescope.reuse``) are taken from the cache and the new ones added to it."""
+def _compound(texts: list[str]) -> list[float]:
+    analyzer = _analyzer()
+    return [analyzer.polarity_scores(t)["compound"] for t in texts]
+
+
+def tone_scores(sentences: pd.DataFrame, cache: bool = False, workers: int | None = 1,
+                min_parallel: int = PARALLEL_MIN_TEXTS) -> pd.Series:
+    """VADER compound score of each sentence (index aligned with ``sentences``); a text that
+    recurs is scored once. With ``cache``, the scores an earlier run computed for a text (this
+    code, this vaderSentiment: ``framescope.reuse``) are taken from the cache and the new ones
+    added to it. ``workers`` processes score (None: every available core) when at least
+    ``min_parallel`` texts need a score (``processes.in_runs``); a text's score depends on that
+    text alone, so not on ``workers``."""
     if "text" not in sentences.columns:
         raise InputError("sentences table has no 'text' column")
     from framescope.reuse import per_text
 
     def score(todo: list[str]) -> list[float]:
-        analyzer = _analyzer()
-        return [analyzer.polarity_scores(t)["compound"] for t in todo]
+        return in_runs(_compound, todo, workers, min_parallel)
 
     texts = sentences["text"].fillna("").astype(str).tolist()
     found = per_text("tone", {"analyzer": "vader compound"}, texts, score, cache)
@@ -92,8 +105,10 @@ def tone_from_sums(sums: pd.DataFrame, moments: list[tuple[int, float, float]], 
         starts = np.flatnonzero(np.r_[True, (theme[1:] != theme[:-1]) | (source[1:] != source[:-1])])
         for a, b in zip(starts, np.r_[starts[1:], len(sums)]):
             t, s = str(theme[a]), str(source[a])
+            big = cfg.asymptotic_clusters is not None and b - a >= cfg.asymptotic_clusters
             mean, lo, hi = mean_interval_from_sums(total[a:b], count[a:b], cfg.n_boot, cfg.ci_level,
-                                                   rng_for(cfg.seed, "tone", t, s), bounds=(-1.0, 1.0), floor_sd=spread)
+                                                   rng_for(cfg.seed, "tone", t, s), bounds=(-1.0, 1.0),
+                                                   floor_sd=spread, draw=not big)
             n = int(count[a:b].sum())
             rows.append((t, s, n, mean, lo, hi, n < cfg.min_cell))
     out = pd.DataFrame(rows, columns=COLUMNS)
