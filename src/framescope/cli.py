@@ -31,7 +31,7 @@ SourceCol = typer.Option(None, "--source-col", help="Source column of a table [d
 DateCol = typer.Option(None, "--date-col", help="Date column of a table (optional).")
 TitleCol = typer.Option(None, "--title-col", help="Title column of a table (optional).")
 MaxMb = typer.Option(None, "--max-file-mb", help="Refuse input files larger than this many MB [default: 50].")
-Workers = typer.Option(None, "--workers", min=1, help="Processes that split sentences and parse them for voices [default: every available core].")
+Workers = typer.Option(None, "--workers", min=1, help="Processes that split sentences, parse them for voices and score their tone [default: every available core].")
 MetaCol = typer.Option(None, "--meta-col", help="A table column to keep as document metadata (repeat for several); "
                        "with it, or --no-meta, only the columns in use are read. Default: every other column is kept.")
 NoMeta = typer.Option(False, "--no-meta", help="Keep no other table column as document metadata, and read only the "

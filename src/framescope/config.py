@@ -36,9 +36,10 @@ class IngestConfig(_Section):
         "read from CSV, TSV and Parquet files.")
     split_dumps: bool = Field(True, description="Split a single text file of pasted articles into documents.")
     workers: int | None = Field(None, ge=1, description="Processes that split documents into sentences (corpora of 1M+ "
-                                "characters) and that parse sentences with spaCy for voices (1,024+ sentences "
-                                "with a speech cue in the corpus; local engine); None = every available core, "
-                                "1 = this process. The sentences and voices are the same for any number.")
+                                "characters), that parse sentences with spaCy for voices (1,024+ sentences "
+                                "with a speech cue in the corpus; local engine) and that score their tone "
+                                "(5,000+ distinct texts; local engine); None = every available core, "
+                                "1 = this process. The sentences, voices and tone are the same for any number.")
 
 
 class EmbedConfig(_Section):
