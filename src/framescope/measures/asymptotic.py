@@ -21,12 +21,16 @@ from scipy import stats
 from framescope.measures.bootstrap import source_cluster_matrices, wilson_interval
 
 # Rao-Scott is used only when every source has at least this many clusters (its themes' covariance
-# is estimated from them) ...
+# is estimated from them), Cochran's (1954) rule holds for the expected counts (rao_scott_applies),
+# and sources × themes is at most RAO_SCOTT_MAX_CELLS (the correction's matrix is that size squared).
 RAO_SCOTT_MIN_CLUSTERS = 200
-# ... and Cochran's (1954) rule for the chi-square holds: no expected count below 1, and at most a
-# fifth of them below 5 ...
-# ... and sources × themes is at most this (the correction's matrix is that size squared).
 RAO_SCOTT_MAX_CELLS = 2500
+
+
+def is_big(n_clusters: int, threshold: int | None) -> bool:
+    """Whether a source (or a tone cell) of ``n_clusters`` clusters gets the closed forms:
+    ``threshold`` is ``MeasureConfig.asymptotic_clusters`` (None: never)."""
+    return threshold is not None and n_clusters >= threshold
 
 
 class ClusterMoments:
@@ -39,6 +43,7 @@ class ClusterMoments:
 
     def __init__(self, matrices: dict[str, np.ndarray], sources: list[str], themes: list[str]):
         self.sources, self.themes = list(sources), list(themes)
+        self._row = {s: i for i, s in enumerate(self.sources)}
         n_s, n_t = len(self.sources), len(self.themes)
         self.clusters = np.zeros(n_s)
         self.size = np.zeros(n_s)
@@ -64,7 +69,7 @@ class ClusterMoments:
         return cls(source_cluster_matrices(counts, sources, themes), sources, themes)
 
     def index(self, source: str) -> int:
-        return self.sources.index(source)
+        return self._row[source]
 
     def shares(self) -> np.ndarray:
         """Sources × themes shares K / N (NaN for a source without sentences)."""

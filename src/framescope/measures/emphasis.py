@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from framescope.measures.asymptotic import (
-    ClusterMoments, effective_wilson, rao_scott, rao_scott_applies,
+    ClusterMoments, effective_wilson, is_big, rao_scott, rao_scott_applies,
 )
 from framescope.measures.bootstrap import (
     cluster_keys, measured_sentences, percentile_interval, replicate_counts, rng_for, source_cluster_matrices,
@@ -102,8 +102,7 @@ class ShareReplicates(Mapping):
         self._mats = source_cluster_matrices(counts, sources, self.themes)
         self._kept: dict[str, np.ndarray] | None = {} if len(self._mats) <= KEPT_REPLICATES else None
         # sources whose intervals are analytic (asymptotic.py), never drawn
-        big = cfg.asymptotic_clusters
-        self.analytic = frozenset(s for s, m in self._mats.items() if big is not None and len(m) >= big)
+        self.analytic = frozenset(s for s, m in self._mats.items() if is_big(len(m), cfg.asymptotic_clusters))
         self._moments: ClusterMoments | None = None
 
     @property

@@ -24,6 +24,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from framescope.measures.asymptotic import is_big
 from framescope.measures.bootstrap import measured_sentences, theme_order
 from framescope.config import MeasureConfig
 from framescope.measures.emphasis import cluster_counts, document_periods, relabelings, study_sources_and_themes
@@ -80,7 +81,7 @@ def notes_from_counts(counts: pd.DataFrame, all_sources: list[str], emphasis: pd
             notes.append(("run", None, s, f"source {s} has only {k} {unit}(s): its intervals rest on few "
                           "clusters and are widened to at least the Wilson (shares) or t (tone) interval"))
     big = cfg.asymptotic_clusters
-    analytic = sorted(s for s, k in clusters.items() if big is not None and k >= big)
+    analytic = sorted(s for s, k in clusters.items() if is_big(k, big))
     if analytic:
         notes.append(("run", None, None, f"{len(analytic)} source(s) with at least {big:,} {unit}s have analytic "
                       "share intervals (linearised variance over their " + unit + "s, Wilson with the effective "

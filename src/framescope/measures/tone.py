@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from framescope.measures.asymptotic import is_big
 from framescope.measures.bootstrap import (
     cluster_keys, mean_interval_from_sums, measured_sentences, rng_for, spread_from_moments,
     spread_moments, theme_order,
@@ -105,7 +106,7 @@ def tone_from_sums(sums: pd.DataFrame, moments: list[tuple[int, float, float]], 
         starts = np.flatnonzero(np.r_[True, (theme[1:] != theme[:-1]) | (source[1:] != source[:-1])])
         for a, b in zip(starts, np.r_[starts[1:], len(sums)]):
             t, s = str(theme[a]), str(source[a])
-            big = cfg.asymptotic_clusters is not None and b - a >= cfg.asymptotic_clusters
+            big = is_big(b - a, cfg.asymptotic_clusters)
             mean, lo, hi = mean_interval_from_sums(total[a:b], count[a:b], cfg.n_boot, cfg.ci_level,
                                                    rng_for(cfg.seed, "tone", t, s), bounds=(-1.0, 1.0),
                                                    floor_sd=spread, draw=not big)
