@@ -402,8 +402,9 @@ def test_a_report_with_labels_shows_corrected_shares_and_the_studys_validation(s
     assert f"| Wolf-warrior diplomacy | {wolf['n_labelled']} | {wolf['n_assigned']} |" in method
     assert f"{wolf['f1']:.2f} [{wolf['f1_low']:.2f}, {wolf['f1_high']:.2f}]" in method
     rec = record["recalibration"]
-    assert (f"reaches macro F1 {rec['macro_f1_after']:.2f} by {rec['folds']}-fold stratified cross-validation, "
-            f"against {rec['macro_f1_before']:.2f}") in method
+    assert (f"the named themes reach macro F1 {rec['macro_f1_after']:.2f} by {rec['folds']}-fold stratified "
+            f"cross-validation, against {rec['macro_f1_before']:.2f} for the corpus rule without labels") in method
+    assert "`framescope run --labels` applies it" in method
     html_page = (study / "report.html").read_text(encoding="utf-8")
     assert "Corrected for misclassification" in html_page and "Recalibration." in html_page
     # labels changed after the validation: the report says its figures are out of date

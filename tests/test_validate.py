@@ -120,9 +120,11 @@ def test_validate_writes_agreement_and_corrected_shares(study, tmp_path):
     r = _cli("validate", study, "--labels", tmp_path / "labels.csv", "--n-boot", 200, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "Cohen's kappa" in r.stdout and "corrected" in r.stdout and "climate" in r.stdout
-    assert "stratified cross-validation over" in r.stdout and "macro F1 before (the study's themes)" in r.stdout
+    assert "stratified cross-validation over" in r.stdout and "`framescope run --labels` applies it" in r.stdout
+    assert "macro F1 before (the corpus rule without labels)" in r.stdout
     record = json.loads((study / "validation.json").read_text())
     recal = record["recalibration"]
+    assert recal["applied_by"] == "framescope run --labels" and recal["classifier"].startswith("the corpus rule")
     assert recal["n"] == len(labels) and 2 <= recal["folds"] <= 5
     assert 0 <= recal["macro_f1_after"] <= 1 and recal["difference_low"] <= recal["difference"] <= recal["difference_high"]
     stored = pd.read_parquet(study / "labels.parquet")
@@ -136,6 +138,21 @@ def test_validate_writes_agreement_and_corrected_shares(study, tmp_path):
     assert again.returncode == 0
     assert again.stdout.splitlines()[0].split(");")[1] == r.stdout.splitlines()[0].split(");")[1]
     assert again.stdout.splitlines()[1:] == r.stdout.splitlines()[1:]
+
+
+def test_without_the_corpus_rule_the_recalibration_is_a_classifier_no_command_applies(study, tmp_path):
+    # a study whose named themes a fixed threshold assigns: `run --labels` has nothing to recalibrate
+    path = study / "model" / "theme_model.json"
+    model = json.loads(path.read_text())
+    model["config"]["assignment"] = "threshold"
+    path.write_text(json.dumps(model))
+    _seed_labels_by_id(study).to_csv(tmp_path / "labels.csv", index=False)
+    r = _cli("validate", study, "--labels", tmp_path / "labels.csv", "--n-boot", 100, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "no command applies it" in r.stdout and "macro F1 before (the study's themes)" in r.stdout
+    recal = json.loads((study / "validation.json").read_text())["recalibration"]
+    assert recal["applied_by"] is None and recal["classifier"].startswith("logistic regression")
+    assert 0 <= recal["macro_f1_after"] <= 1
 
 
 @pytest.mark.parametrize("case, message", [
@@ -231,6 +248,13 @@ def test_run_with_labels_writes_the_validation_with_the_study(study, tmp_path, m
     assert 0 <= cv["macro_f1_before"] <= 1 and 0 <= cv["macro_f1_after"] <= 1 and cv["folds"] >= 2
     assert record["assignment_used_labels"] == {k: v for k, v in model["recalibration"].items()
                                                   if k not in ("used", "out_of_fold")}
+    # the recalibration the validation reports is the one this run applied, with the same figures
+    recal = record["recalibration"]
+    assert recal["applied_by"] == "framescope run --labels" and recal["folds"] == cv["folds"]
+    assert (round(recal["macro_f1_before"], 4), round(recal["macro_f1_after"], 4)) == (cv["macro_f1_before"],
+                                                                                         cv["macro_f1_after"])
+    assert {r["theme"]: [round(r["f1_before"], 4), round(r["f1_after"], 4)] for r in recal["per_theme"]} == \
+        cv["per_theme_f1_before_after"]
     assert any(f"learnt from {len(labels)} of your labels" in n for n in manifest["notes"])
     # every labelled sentence keeps the theme the researcher gave it…
     sentences = pd.read_parquet(study / "sentences.parquet").set_index("sentence_id")
@@ -261,6 +285,9 @@ def test_run_with_labels_writes_the_validation_with_the_study(study, tmp_path, m
     at.switch_page("src/framescope/app/views/validate.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("the theme the rule gives each without its own label" in i.value for i in at.info)
+    shown = {m.label: m.value for m in at.metric}  # the recalibration this run applied, and how to apply it
+    assert shown["Macro F1, with your labels (cross-validated)"] == f"{recal['macro_f1_after']:.2f}"
+    assert any("--labels labels.csv" in c.value for c in at.caption)
     redone = json.loads((study / "validation.json").read_text())
     assert {k: v for k, v in redone.items() if k != "labels"} == {k: v for k, v in record.items() if k != "labels"}
     pd.testing.assert_frame_equal(pd.read_parquet(study / "emphasis_corrected.parquet"), corrected)

@@ -282,7 +282,8 @@ def _relabelled_tables(perm: np.ndarray, k_all: np.ndarray, n_sources: int) -> n
     return np.asarray(onehot @ k_all).reshape(b, n_sources, k_all.shape[1])
 
 
-def emphasis_test(counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig) -> dict:
+def emphasis_test(counts: pd.DataFrame, sources: list[str], themes: list[str], cfg: MeasureConfig,
+                  replicates: Mapping | None = None) -> dict:
     """Chi-square of independence of source × theme; p from permuting clusters across sources,
     or, in a big study, from Rao and Scott's correction for clustering.
 
@@ -292,6 +293,8 @@ def emphasis_test(counts: pd.DataFrame, sources: list[str], themes: list[str], c
     least ``cfg.asymptotic_clusters`` clusters, and every source and cell big enough
     (``asymptotic.rao_scott_applies``), ``p_value`` is Rao and Scott's (``asymptotic.rao_scott``)
     and nothing is permuted; ``test`` says which.
+    ``replicates``: the same counts' :class:`ShareReplicates`, whose cluster moments (every source
+    with sentences × ``themes``) Rao and Scott's test reuses instead of rebuilding them.
     Returns the statistics and a ``residual`` Series indexed by (source, theme); NaN everywhere
     when there is nothing to test.
     """
@@ -317,10 +320,13 @@ def emphasis_test(counts: pd.DataFrame, sources: list[str], themes: list[str], c
     result = {"chi2": float(chi2), "dof": int(dof), "p_chi2": float(p_chi2), "residual": resid}
     kept = ""
     if cfg.asymptotic_clusters is not None and len(uniq) >= cfg.asymptotic_clusters:
-        moments = ClusterMoments.of(df, used, list(observed.columns))
+        moments = getattr(replicates, "moments", None)
+        if moments is None or set(moments.sources) != set(used) or list(moments.themes) != list(themes):
+            moments = ClusterMoments.of(df, used, list(observed.columns))
+        keep = np.isin(np.asarray(moments.themes, dtype=object), observed.columns.to_numpy(dtype=object))
         why_not = rao_scott_applies(moments, o, cfg.asymptotic_clusters)
         if why_not is None:
-            p, nu, deff = rao_scott(moments, np.ones(o.shape[1], dtype=bool), float(chi2))
+            p, nu, deff = rao_scott(moments, keep, float(chi2))
             return {**result, "p_value": p,
                     "test": (f"chi-square of independence; p by Rao and Scott's second-order correction for "
                              f"clustering by {unit} ({len(uniq):,} {unit}, at least {int(moments.clusters.min()):,} "
@@ -348,8 +354,10 @@ def emphasis_from_counts(counts: pd.DataFrame, sources: list[str], themes: list[
     """One row per source × theme from :func:`cluster_counts` (of all partitions, stacked):
     counts, shares, CI, small-cell flag, residual and the test (``replicates``: see
     :func:`shares_from_counts`)."""
+    if replicates is None:
+        replicates = share_replicates(counts, sources, themes, cfg)
     out = shares_from_counts(counts, sources, themes, cfg, replicates)
-    test = emphasis_test(counts, sources, themes, cfg)
+    test = emphasis_test(counts, sources, themes, cfg, replicates)
     resid = test.pop("residual")
     idx = pd.MultiIndex.from_frame(out[["source", "theme"]])
     out["residual"] = resid.reindex(idx).to_numpy(float) if len(resid) else np.nan

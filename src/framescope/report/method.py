@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from framescope.report.render import Heading, Section, Table, Text
-from framescope.validate.study import in_sample_lines
+from framescope.validate.study import before_name, in_sample_lines, recalibrated_name
 
 REFERENCES = (
     "Grootendorst, M. (2022). BERTopic: Neural topic modeling with a class-based TF-IDF procedure. arXiv:2203.05794.",
@@ -212,17 +212,21 @@ def study_validation_blocks(record: dict, current: bool = True, labels: dict[str
     if "message" in rec:
         blocks.append(Text(f"Recalibration: {rec['message']}.", kind="muted"))
     elif rec:
+        applied = rec.get("applied_by")
+        what = (f"Recalibrated by {rec.get('classifier')}, the named themes reach" if applied else
+                f"A {rec.get('classifier', 'classifier')} trained on these labels alone reaches")
         blocks.append(Text(
-            f"A {rec.get('classifier', 'classifier')} trained on these labels reaches macro F1 "
-            f"{num(rec.get('macro_f1_after'))} by {rec.get('folds')}-fold stratified cross-validation, against "
-            f"{num(rec.get('macro_f1_before'))} for the study's own themes on the same {rec.get('n')} sentences "
-            f"(difference {num(rec.get('difference'), '+.2f')}, 95% paired bootstrap CI "
-            f"[{num(rec.get('difference_low'), '+.2f')}, {num(rec.get('difference_high'), '+.2f')}]). The study's "
-            "themes are not changed by it.", lead="Recalibration."))
+            f"{what} macro F1 {num(rec.get('macro_f1_after'))} by {rec.get('folds')}-fold stratified "
+            f"cross-validation, against {num(rec.get('macro_f1_before'))} for "
+            f"{before_name(rec)} on the same {rec.get('n')} sentences (difference "
+            f"{num(rec.get('difference'), '+.2f')}, 95% paired bootstrap CI [{num(rec.get('difference_low'), '+.2f')}, "
+            f"{num(rec.get('difference_high'), '+.2f')}]). The study's themes are not changed by it"
+            + (f"; `{applied}` applies it." if applied else "; no command applies it."), lead="Recalibration."))
         blocks.append(Table(pd.DataFrame([{"theme": name(r["theme"], r["theme"]), "labelled": str(r["n_labelled"]),
                                            "F1 before": num(r["f1_before"]), "F1 after": num(r["f1_after"])}
                                           for r in rec.get("per_theme") or []]),
-                            "Per-theme F1 of the study's themes (before) and of the cross-validated classifier (after)."))
+                            f"Per-theme F1 of {before_name(rec)} (before) and {recalibrated_name(rec)}, "
+                            "cross-validated (after)."))
     return blocks
 
 

@@ -109,8 +109,9 @@ def label_cross_validation(Z: np.ndarray, V: np.ndarray, labelled: np.ndarray, k
     stratified folds (seeded); each fold is predicted by the rule calibrated with the other folds'
     labels ("after") and by the rule with no labels ("before"). Macro F1 over the named themes
     that have labels. ``out_of_fold``: the labelled rows and their "after" predictions (theme
-    index, -1 none), each made without its own label. None when there are fewer than 10 labels or
-    one kind of label only."""
+    index, -1 none), each made without its own label; ``predictions``: the labelled rows, their
+    "before" predictions and the fold each was tested in. None when there are fewer than 10
+    labels or one kind of label only."""
     import warnings
 
     from sklearn.metrics import f1_score
@@ -124,10 +125,12 @@ def label_cross_validation(Z: np.ndarray, V: np.ndarray, labelled: np.ndarray, k
     n_splits = int(max(2, min(5, sizes[sizes >= 2].min() if (sizes >= 2).any() else 2)))
     before = calibrate(Z, V, **settings).best[idx]
     after = np.empty(len(idx), dtype=np.int64)
+    fold = np.empty(len(idx), dtype=np.int64)
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # a class with fewer labels than folds
-        for train, test in folds.split(idx, truth):
+        for f, (train, test) in enumerate(folds.split(idx, truth)):
+            fold[test] = f
             lab = np.full(len(Z), -2, dtype=np.int64)
             lab[idx[train]] = truth[train]
             after[test] = calibrate(Z, V, labelled=lab, **settings).best[idx[test]]
@@ -138,4 +141,4 @@ def label_cross_validation(Z: np.ndarray, V: np.ndarray, labelled: np.ndarray, k
     per = {keys[t]: [round(float(b), 4), round(float(a), 4)] for t, b, a in zip(themes, f1_before, f1_after)}
     mean = (lambda j: round(float(np.mean([v[j] for v in per.values()])), 4) if per else None)
     return {"n_labels": int(len(idx)), "folds": n_splits, "macro_f1_before": mean(0), "macro_f1_after": mean(1),
-            "per_theme_f1_before_after": per, "out_of_fold": (idx, after)}
+            "per_theme_f1_before_after": per, "out_of_fold": (idx, after), "predictions": (idx, before, fold)}

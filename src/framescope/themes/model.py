@@ -197,8 +197,7 @@ class ThemeModel:
                 return np.full(len(V), -1, dtype=np.int64)
             return np.where(Z.max(1) >= self.threshold_, Z.argmax(1), -1)
         floor = self._floor(embedder)
-        settings = dict(seed_share=cfg.seed_share, seed_fraction=cfg.seed_fraction, none_share=cfg.none_share,
-                        floor=floor, C=cfg.classifier_c)
+        settings = self._settings(floor)
         cal = calibrate(Z, V, labelled=labelled, **settings)
         if labelled is not None:
             n = int(np.sum(labelled > -2))
@@ -206,6 +205,7 @@ class ThemeModel:
             given = np.flatnonzero(labelled > -2)
             oof = None
             if cv is not None:
+                cv.pop("predictions")
                 rows, pred = cv.pop("out_of_fold")
                 oof = {str(ids[i]): (str(self.theme_keys_[p]) if p >= 0 else None) for i, p in zip(rows, pred)}
             self.recalibration_ = {"n_labels_used": n, "cross_validation": cv,
@@ -225,6 +225,37 @@ class ThemeModel:
                 self.notes_.append(f"named theme '{k}': no sentence's evidence reached {floor}, so it has no sure "
                                    "examples and cannot be assigned")
         return cal.best
+
+    def _settings(self, floor: float) -> dict:
+        """The corpus rule's settings (``themes.assignment.calibrate``'s keywords)."""
+        cfg = self.cfg
+        return dict(seed_share=cfg.seed_share, seed_fraction=cfg.seed_fraction, none_share=cfg.none_share,
+                    floor=floor, C=cfg.classifier_c)
+
+    def cross_validate_labels(self, sentences: pd.DataFrame, vectors: np.ndarray, labels: pd.DataFrame,
+                              embedder=None) -> dict | None:
+        """What ``framescope run --labels`` would gain from ``labels`` (``sentence_id``, ``label``)
+        on the sentences this model was fitted on (``sentences``, with their ``vectors``): the
+        corpus rule with this model's codebook evidence and settings, cross-validated over the
+        labelled body sentences (``themes.assignment.label_cross_validation``, with its
+        ``out_of_fold`` and ``predictions``). The named-theme rule before edits and topic
+        discovery. None when the model has no named themes or assigns them by a fixed threshold,
+        or the labels are too few to cross-validate."""
+        if self.cfg.assignment != "corpus" or not len(self.theme_keys_):
+            return None
+        sentences, vectors = _check_inputs(sentences, vectors)
+        bidx = np.flatnonzero(sentences["is_body"].fillna(False).astype(bool).to_numpy())
+        V = vectors[bidx]
+        labelled = self._labelled(labels, sentences["sentence_id"].to_numpy()[bidx])
+        if labelled is None:
+            return None
+        Z = self._evidence(sentences.iloc[bidx], V, self._embedder(embedder))
+        floor = (self.calibration_ or {}).get("evidence_floor")
+        if floor is None:
+            floor = self.cfg.evidence_floor if self.cfg.evidence_floor is not None else EVIDENCE_FLOOR.get(
+                self.embedder_name_ or "", EVIDENCE_FLOOR["minilm"])
+        return label_cross_validation(Z, V, labelled, [str(k) for k in self.theme_keys_], self.cfg.seed,
+                                      **self._settings(float(floor)))
 
     def _secondary_cut(self, Z: np.ndarray, best: np.ndarray) -> np.ndarray:
         """Per named theme, the evidence a sentence of another theme needs (plus

@@ -1,32 +1,33 @@
-"""Recalibrate theme assignment from the researcher's labels: a small classifier on the sentence
-vectors, and its cross-validated F1 against the study's own assignment.
+"""Recalibrate theme assignment from the researcher's labels, and its cross-validated F1 against
+the study's own assignment.
 
-The classifier (:class:`LabelClassifier`) is a logistic regression with balanced class weights on
-the study's in-context sentence vectors (the vectors a run embeds, :func:`labelled_vectors`),
-predicting the label's theme key (``unassigned`` for ``none``). It follows scikit-learn's shape:
-``fit(vectors, themes)`` sets the fitted state (``classes_``, ``model_``), ``predict(vectors)``
-and ``predict_proba(vectors)`` are queries.
+Two recalibrations, one of which a study gets (:func:`study_recalibration`):
 
-:func:`cross_validated_f1` compares, on the same labelled sentences:
+- **The corpus rule with the labels** (:func:`rule_recalibration`), for a study whose named
+  themes the corpus rule assigns (``themes.assignment``): exactly what ``framescope run --labels``
+  does with the labels, cross-validated as that run cross-validates it
+  (``themes.assignment.label_cross_validation``): *before* is the rule without labels, *after*
+  each labelled sentence's theme from the rule calibrated with the other folds' labels. So the
+  figure the Validate page shows is the figure a ``run --labels`` records.
+- **A classifier on the labels alone** (:class:`LabelClassifier`, :func:`cross_validated_f1`), for
+  a study with no named themes (or a fixed threshold), where ``run --labels`` has nothing to
+  recalibrate: a logistic regression with balanced class weights on the study's in-context
+  sentence vectors (:func:`labelled_vectors`), predicting the label's theme key (``unassigned``
+  for ``none``), against the study's assignment (a theme the labels never use counts as
+  ``none``, as in ``correction.agreement``). No command applies it; it is public API
+  (``fit(vectors, themes)``, ``predict``, ``predict_proba``, scikit-learn's shape).
 
-- *before*: the study's assignment (a theme the labels never use counts as ``none``, as in
-  ``correction.agreement``);
-- *after*: the classifier's out-of-fold predictions from stratified k-fold cross-validation
-  (seeded), the folds adapted to the label set: ``k = min(5, the smallest class with at least two
-  labels)``, at least 2. A class with a single label is never in a training fold and counts as
-  missed when it is tested.
-
-Macro F1 averages the labelled themes other than ``none`` (as ``correction.agreement``); the
-difference after − before has a paired percentile bootstrap CI over the labelled sentences.
-Fewer than MIN_LABELS labels, or fewer than two classes with two or more labels each, raise
-:class:`TooFewLabels` (one line saying what is missing).
-
-Nothing here changes a study's assignment: wiring a fitted classifier into the theme model is
-the theme model's job.
+Folds are stratified and seeded, adapted to the label set: ``k = min(5, the smallest class with at
+least two labels)``, at least 2. Macro F1 averages the labelled themes other than ``none`` (as
+``correction.agreement``); the difference after − before has a paired percentile bootstrap CI
+over the labelled sentences (:func:`compare_predictions`). Fewer than MIN_LABELS labels, or fewer
+than two classes with two or more labels each, raise :class:`TooFewLabels` (one line saying
+what is missing). Nothing here changes a study's assignment.
 """
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -108,11 +109,45 @@ def fold_count(truth: np.ndarray) -> int:
     return int(max(2, min(MAX_FOLDS, usable.min())))
 
 
+CLASSIFIER_METHOD = "logistic regression (balanced class weights) on the in-context sentence vectors"
+RULE_METHOD = ("the corpus rule with your labels (its sure examples and "
+               "your labels, a logistic regression on the corpus' sentence vectors)")
+
+
+def compare_predictions(truth: np.ndarray, before: np.ndarray, after: np.ndarray, fold: np.ndarray, seed: int,
+                        n_boot: int, method: str, applied_by: str | None) -> dict:
+    """Macro F1 of ``before`` and of the out-of-fold ``after`` against ``truth`` (theme keys,
+    ``unassigned`` for none; ``fold``: the fold each sentence was tested in), pooled and per fold,
+    the difference with a 95% paired bootstrap CI over the sentences, and the per-theme table."""
+    truth, before, after = (np.asarray(a, dtype=object).astype(str) for a in (truth, before, after))
+    themes = sorted(t for t in set(truth) if t != UNASSIGNED)
+    folds = sorted(set(np.asarray(fold).tolist()))
+    fold_before = [macro_f1(truth[fold == f], before[fold == f], themes) for f in folds]
+    fold_after = [macro_f1(truth[fold == f], after[fold == f], themes) for f in folds]
+    point_before, point_after = macro_f1(truth, before, themes), macro_f1(truth, after, themes)
+    rng = rng_for(seed, "recalibration")
+    diffs = np.empty(n_boot)
+    for b in range(n_boot):
+        d = rng.integers(0, len(truth), len(truth))
+        diffs[b] = macro_f1(truth[d], after[d], themes) - macro_f1(truth[d], before[d], themes)
+    diffs = diffs[~np.isnan(diffs)]
+    per_theme = pd.DataFrame({"theme": themes, "n_labelled": [int((truth == t).sum()) for t in themes],
+                              "f1_before": f1_per_theme(truth, before, themes),
+                              "f1_after": f1_per_theme(truth, after, themes)}, columns=RECALIBRATION_COLUMNS)
+    return {"n": int(len(truth)), "folds": len(folds), "classifier": method, "applied_by": applied_by,
+            "macro_f1_before": point_before, "macro_f1_after": point_after,
+            "fold_macro_f1_before": fold_before, "fold_macro_f1_after": fold_after,
+            "difference": point_after - point_before,
+            "difference_low": float(np.percentile(diffs, 2.5)) if len(diffs) else float("nan"),
+            "difference_high": float(np.percentile(diffs, 97.5)) if len(diffs) else float("nan"),
+            "per_theme": per_theme}
+
+
 def cross_validated_f1(vectors: np.ndarray, truth, current, seed: int = 42, n_boot: int = 1000,
                        classifier: LabelClassifier | None = None) -> dict:
     """Cross-validated macro F1 of the study's assignment (``current``) and of a classifier fitted on
-    the labels (``truth``: theme keys, ``unassigned`` for none), on the same sentences. Returns
-    ``n``, ``folds``, ``macro_f1_before``/``_after`` (pooled over the out-of-fold predictions),
+    the labels alone (``truth``: theme keys, ``unassigned`` for none), on the same sentences.
+    Returns ``n``, ``folds``, ``macro_f1_before``/``_after`` (pooled over the out-of-fold predictions),
     ``fold_macro_f1_before``/``_after`` (per fold), ``difference`` with ``difference_low``/``_high``
     (95% paired bootstrap), and ``per_theme`` (a table, RECALIBRATION_COLUMNS)."""
     from sklearn.model_selection import StratifiedKFold
@@ -125,36 +160,58 @@ def cross_validated_f1(vectors: np.ndarray, truth, current, seed: int = 42, n_bo
     k = fold_count(truth)
     template = classifier or LabelClassifier(seed=seed)
     after = np.empty(len(truth), dtype=object)
+    fold = np.empty(len(truth), dtype=np.int64)
     folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    themes = sorted(t for t in set(truth) if t != UNASSIGNED)
-    fold_before, fold_after = [], []
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         splits = list(folds.split(np.zeros(len(truth)), truth))
-    for train, test in splits:
+    for f, (train, test) in enumerate(splits):
         fitted = LabelClassifier(C=template.C, seed=template.seed, max_iter=template.max_iter)
         after[test] = fitted.fit(vectors[train], truth[train]).predict(vectors[test])
-        fold_before.append(macro_f1(truth[test], before[test], themes))
-        fold_after.append(macro_f1(truth[test], after[test], themes))
-    after = after.astype(str)
-    point_before, point_after = macro_f1(truth, before, themes), macro_f1(truth, after, themes)
-    rng = rng_for(seed, "recalibration")
-    diffs = np.empty(n_boot)
-    for b in range(n_boot):
-        d = rng.integers(0, len(truth), len(truth))
-        diffs[b] = macro_f1(truth[d], after[d], themes) - macro_f1(truth[d], before[d], themes)
-    diffs = diffs[~np.isnan(diffs)]
-    per_theme = pd.DataFrame({"theme": themes, "n_labelled": [int((truth == t).sum()) for t in themes],
-                              "f1_before": f1_per_theme(truth, before, themes),
-                              "f1_after": f1_per_theme(truth, after, themes)}, columns=RECALIBRATION_COLUMNS)
-    return {"n": int(len(truth)), "folds": k, "classifier": "logistic regression (balanced class weights) "
-            "on the in-context sentence vectors",
-            "macro_f1_before": point_before, "macro_f1_after": point_after,
-            "fold_macro_f1_before": fold_before, "fold_macro_f1_after": fold_after,
-            "difference": point_after - point_before,
-            "difference_low": float(np.percentile(diffs, 2.5)) if len(diffs) else float("nan"),
-            "difference_high": float(np.percentile(diffs, 97.5)) if len(diffs) else float("nan"),
-            "per_theme": per_theme}
+        fold[test] = f
+    return compare_predictions(truth, before, after, fold, seed, n_boot, CLASSIFIER_METHOD, None)
+
+
+def rule_recalibration(study: str | Path, sentences: pd.DataFrame, pairs: pd.DataFrame, manifest: dict,
+                       embedder=None, n_boot: int = 1000, seed: int = 42) -> dict | None:
+    """What ``framescope run --labels`` would do with these labels, cross-validated: the study's
+    theme model (``model/``) recalibrated by the corpus rule with the labels
+    (``ThemeModel.cross_validate_labels``), on the sentences a run with these labels fits on
+    (``stages.fit_sample_documents``, the labelled documents included) and their vectors. Labels
+    of discovered topics count as no named theme, as in the run. *Before* is the rule without
+    labels, *after* each labelled sentence's prediction from the other folds' labels. None when
+    the study has no theme model with named themes assigned by the corpus rule, or no label
+    names a named theme: then only a classifier on the labels alone can be tried."""
+    from framescope.engines.stages import fit_sample_documents, labelled_documents
+    from framescope.themes.model import ThemeModel
+
+    folder = Path(study) / "model"
+    if not (folder / "theme_model.json").is_file():
+        return None
+    model = ThemeModel.load(folder)
+    named = {str(k) for k in model.theme_keys_}
+    if model.cfg.assignment != "corpus" or not named or not set(pairs["truth"].astype(str)) & named:
+        return None
+    labels = pd.DataFrame({"sentence_id": pairs["sentence_id"].astype(str).to_numpy(),
+                           "label": pairs["truth"].astype(str).to_numpy()})
+    doc_body = sentences["is_body"].fillna(False).astype(bool).groupby(sentences["doc_id"].astype(str)).sum()
+    docs = set(fit_sample_documents(doc_body, model.cfg.fit_sample, model.cfg.seed,
+                                    include=labelled_documents(labels)))
+    sub = sentences[sentences["doc_id"].astype(str).isin(docs)].reset_index(drop=True)
+    embedder = embedder or study_embedder(manifest)
+    cfg = EmbedConfig(**((manifest.get("config") or {}).get("embed") or {}))
+    vectors = labelled_vectors(sub, sub["sentence_id"], embedder, cfg)
+    cv = model.cross_validate_labels(sub, vectors, labels, embedder)
+    if cv is None:
+        return None
+    keys = np.array([str(k) for k in model.theme_keys_] + [UNASSIGNED], dtype=object)  # index -1: none
+    body_ids = sub.loc[sub["is_body"].fillna(False).astype(bool), "sentence_id"].astype(str).to_numpy()
+    rows, before, fold = cv["predictions"]
+    _, after = cv["out_of_fold"]
+    truth = dict(zip(labels["sentence_id"], labels["label"]))
+    truth = np.array([truth[i] if truth[i] in named else UNASSIGNED for i in body_ids[rows]], dtype=object)
+    return compare_predictions(truth, keys[before], keys[after], fold, seed, n_boot, RULE_METHOD,
+                               "framescope run --labels")
 
 
 # --------------------------------------------------------------------------- a study's vectors
@@ -193,12 +250,18 @@ def labelled_vectors(sentences: pd.DataFrame, sentence_ids, embedder, embed_cfg:
 
 
 def study_recalibration(sentences: pd.DataFrame, pairs: pd.DataFrame, manifest: dict, embedder=None,
-                        n_boot: int = 1000, seed: int = 42) -> dict:
-    """:func:`cross_validated_f1` for a study's labelled sentences (``pairs``: ``sentence_id``,
-    ``truth``, ``predicted``, as ``correction.labelled_pairs`` gives them), with the study's vectors.
-    TooFewLabels is raised before any model is loaded."""
+                        n_boot: int = 1000, seed: int = 42, study: str | Path | None = None) -> dict:
+    """The recalibration figures of a study's labelled sentences (``pairs``: ``sentence_id``,
+    ``truth``, ``predicted``, as ``correction.labelled_pairs`` gives them): with a study folder
+    whose theme model has named themes, :func:`rule_recalibration` (what ``run --labels`` would
+    do); otherwise :func:`cross_validated_f1` of a classifier on the labels alone, which no command
+    applies. TooFewLabels is raised before any model is loaded."""
     fold_count(pairs["truth"].astype(str).to_numpy())
     embedder = embedder or study_embedder(manifest)
+    if study is not None:
+        rule = rule_recalibration(study, sentences, pairs, manifest, embedder, n_boot=n_boot, seed=seed)
+        if rule is not None:
+            return rule
     cfg = EmbedConfig(**((manifest.get("config") or {}).get("embed") or {}))
     vectors = labelled_vectors(sentences, pairs["sentence_id"], embedder, cfg)
     return cross_validated_f1(vectors, pairs["truth"].to_numpy(), pairs["predicted"].to_numpy(),

@@ -58,8 +58,10 @@ def apply_labels(study: str | Path, labels: pd.DataFrame | None, where: str | No
     None): labels for the same sentence replace the stored ones. Every label is checked against the
     study first (a one-line InputError naming the file at fault, and nothing written); then
     ``labels.parquet``, ``emphasis_corrected.parquet`` and ``validation.json`` are written, each
-    atomically. ``recalibrate``: also cross-validate a classifier on the labels
-    (``validate.recalibrate``; the study's embedder, or ``embedder``), recorded under
+    atomically. ``recalibrate``: also cross-validate what the labels would change
+    (``validate.recalibrate``: the corpus rule with the labels, as ``run --labels`` applies them, or
+    for a study without named themes a classifier on the labels alone; the study's embedder, or
+    ``embedder``), recorded under
     ``recalibration`` (a ``message`` instead when the labels are too few)."""
     study = Path(study)
     sentences, themes, emphasis = (read_table(study, n) for n in ("sentences", "themes", "emphasis"))
@@ -102,7 +104,7 @@ def apply_labels(study: str | Path, labels: pd.DataFrame | None, where: str | No
         record["assignment_used_labels"] = {k: v for k, v in used.items() if k not in ("used", "out_of_fold")}
         record["out_of_fold"] = left_out
     if recalibrate:
-        record["recalibration"] = recalibration_record(sentences, pairs, manifest, embedder, n_boot, seed)
+        record["recalibration"] = recalibration_record(sentences, pairs, manifest, embedder, n_boot, seed, study)
     write_table(labels, study / f"{LABELS_TABLE}.parquet")
     write_table(corrected, study / f"{CORRECTED_TABLE}.parquet")
     write_json(record, study / REPORT_FILE)
@@ -110,10 +112,11 @@ def apply_labels(study: str | Path, labels: pd.DataFrame | None, where: str | No
 
 
 def recalibration_record(sentences: pd.DataFrame, pairs: pd.DataFrame, manifest: dict, embedder=None,
-                         n_boot: int = 1000, seed: int = 42) -> dict:
+                         n_boot: int = 1000, seed: int = 42, study: str | Path | None = None) -> dict:
     """``recalibrate.study_recalibration`` as plain JSON values (``message`` when too few labels)."""
     try:
-        r = study_recalibration(sentences, pairs, manifest, embedder=embedder, n_boot=n_boot, seed=seed)
+        r = study_recalibration(sentences, pairs, manifest, embedder=embedder, n_boot=n_boot, seed=seed,
+                                study=study)
     except TooFewLabels as e:
         return {"message": str(e)}
     out = {k: (_plain(v) if not isinstance(v, list) else [_plain(x) for x in v]) for k, v in r.items() if k != "per_theme"}
@@ -222,10 +225,20 @@ def summary_line(record: dict) -> str:
         return "n/a" if v is None else f"{v:.2f}"
     rec = record.get("recalibration") or {}
     recal = (f"; recalibration: {rec['message']}" if "message" in rec else
-             f"; cross-validated macro F1 of a classifier on the labels {num(rec.get('macro_f1_after'))} "
-             f"(the study's themes {num(rec.get('macro_f1_before'))})" if rec else "")
+             f"; cross-validated macro F1 {recalibrated_name(rec)} {num(rec.get('macro_f1_after'))} "
+             f"({num(rec.get('macro_f1_before'))} without)" if rec else "")
     return (f"validation: {record.get('n_labels', 0)} labels, Cohen's kappa {num(record.get('kappa'))}, macro F1 "
             f"{num(record.get('macro_f1'))}{recal}; see {REPORT_FILE} and {CORRECTED_TABLE}.parquet")
+
+
+def recalibrated_name(rec: dict) -> str:
+    """What the recalibration's "after" is, in a few words."""
+    return "with your labels" if rec.get("applied_by") else "of a classifier on the labels"
+
+
+def before_name(rec: dict) -> str:
+    """What the recalibration's "before" is, in a few words."""
+    return "the corpus rule without labels" if rec.get("applied_by") else "the study's themes"
 
 
 def recalibration_lines(rec: dict | None) -> list[str]:
@@ -237,9 +250,11 @@ def recalibration_lines(rec: dict | None) -> list[str]:
 
     def num(v):
         return "n/a" if v is None else f"{v:.2f}"
+    applied = rec.get("applied_by")
     lines = ["", f"recalibration: {rec['classifier']}, {rec['folds']}-fold stratified cross-validation over "
-                 f"{rec['n']} labels", f"  macro F1 before (the study's themes) {num(rec['macro_f1_before'])}, after "
-                 f"(cross-validated classifier) {num(rec['macro_f1_after'])}; difference "
+                 f"{rec['n']} labels" + (f"; `{applied}` applies it" if applied else "; no command applies it"),
+             f"  macro F1 before ({before_name(rec)}) {num(rec['macro_f1_before'])}, after "
+             f"({recalibrated_name(rec)}, cross-validated) {num(rec['macro_f1_after'])}; difference "
                  f"{rec['difference']:+.2f} [{num(rec['difference_low'])}, {num(rec['difference_high'])}] "
                  "(95% paired bootstrap)"]
     for r in rec["per_theme"]:

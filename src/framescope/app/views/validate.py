@@ -1,5 +1,5 @@
 """Validate: label a sample of the study's sentences, see how far the study agrees with you, and
-whether a classifier trained on your labels would do better."""
+whether your labels would improve the themes."""
 import pandas as pd
 import streamlit as st
 
@@ -11,14 +11,15 @@ from framescope.themes.codebook import UNASSIGNED
 from framescope.validate.correction import MIN_LABELS
 from framescope.validate.labels import NONE, labelling_order, labels_digest, sentence_context, study_labels
 from framescope.validate.recalibrate import MIN_LABELS as MIN_RECALIBRATION_LABELS
-from framescope.validate.study import in_sample_lines, read_validation, validate_study
+from framescope.validate.study import (before_name, in_sample_lines, read_validation, recalibrated_name,
+                                       validate_study)
 
 MAX_SHORTCUTS = 9  # themes 1-9 get a number key, none gets 0
 study = require_study()
 st.title("Validate")
 st.caption("Label a sample of this study's sentences yourself. The page then shows how well the study's themes "
            "agree with you, corrects each source's shares for the study's errors (Emphasis page), and "
-           "cross-validates a classifier trained on your labels. Every label is saved in the study "
+           "cross-validates what your labels would change. Every label is saved in the study "
            "(labels.parquet, with your name and the time) as soon as you click.")
 
 if not study.editable:
@@ -143,15 +144,17 @@ for line in in_sample_lines(record):  # the run learnt from labels (run --labels
     st.info(line.removeprefix("Note: "))
 
 # -- recalibration --------------------------------------------------------------------------------
-st.subheader("Would a classifier trained on your labels do better?")
-st.caption("A logistic regression (balanced class weights) on the study's sentence vectors, trained on your labels "
-           "and scored by stratified cross-validation, against the study's own themes on the same sentences. "
-           f"It needs at least {MIN_RECALIBRATION_LABELS} labels. It does not change the study.")
+st.subheader("Would your labels improve the themes?")
+st.caption("Cross-validated over your labels: for a study with named themes, what `framescope run --labels` does with "
+           "them (the corpus rule calibrated with your labels as well as its sure examples) against the rule without "
+           "them; for a study without named themes, a logistic regression on the sentence vectors trained on your "
+           f"labels alone against the study's themes. It needs at least {MIN_RECALIBRATION_LABELS} labels. It does "
+           "not change the study.")
 rec = record.get("recalibration")
 if rec is None:
-    if st.button("Cross-validate a classifier (loads the embedding model)", key="fs_recalibrate"):
+    if st.button("Cross-validate (loads the embedding model)", key="fs_recalibrate"):
         try:
-            with st.spinner("Embedding the labelled sentences and cross-validating…"):
+            with st.spinner("Embedding the study's sentences and cross-validating…"):
                 record = validate_study(path, recalibrate=True)
         except InputError as e:
             st.error(str(e))
@@ -160,12 +163,15 @@ if rec is not None and "message" in rec:
     st.info(rec["message"][0].upper() + rec["message"][1:] + ".")
 elif rec is not None:
     r1, r2, r3 = st.columns(3)
-    r1.metric("Macro F1, the study's themes", f"{rec['macro_f1_before']:.2f}")
-    r2.metric("Macro F1, classifier (cross-validated)", f"{rec['macro_f1_after']:.2f}")
+    r1.metric(f"Macro F1, {before_name(rec)}", f"{rec['macro_f1_before']:.2f}")
+    r2.metric(f"Macro F1, {recalibrated_name(rec)} (cross-validated)", f"{rec['macro_f1_after']:.2f}")
     r3.metric("Difference", f"{rec['difference']:+.2f}",
               help=f"95% paired bootstrap CI [{rec['difference_low']:+.2f}, {rec['difference_high']:+.2f}]")
-    st.caption(f"{rec['folds']}-fold stratified cross-validation over {rec['n']} labels; difference 95% CI "
-               f"[{rec['difference_low']:+.2f}, {rec['difference_high']:+.2f}] (paired bootstrap over your labels).")
+    st.caption(f"{rec['classifier'][0].upper() + rec['classifier'][1:]}; {rec['folds']}-fold stratified "
+               f"cross-validation over {rec['n']} labels; difference 95% CI [{rec['difference_low']:+.2f}, "
+               f"{rec['difference_high']:+.2f}] (paired bootstrap over your labels). "
+               + ("To apply it, re-run the study with `framescope run CORPUS --out STUDY --labels labels.csv`, "
+                  "with your labels downloaded below." if rec.get("applied_by") else "No command applies it."))
     recal = pd.DataFrame(rec["per_theme"])
     st.table(pd.DataFrame({"theme": recal["theme"].map(study.tlabel), "your labels": recal["n_labelled"],
                            "F1 before": recal["f1_before"].map(two_decimals),
