@@ -77,10 +77,21 @@ def test_framescope_app_says_where_it_is_served_and_stops_on_a_signal(tmp_path, 
         assert line.startswith(f"framescope app ready at http://localhost:{port}")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as r:
             assert r.status == 200
+        # no file watcher: a changed source file must not unload the app's modules under running sessions
+        server = [c.cmdline() for c in psutil.Process(proc.pid).children(recursive=True) if "streamlit" in c.cmdline()]
+        assert server and all("--server.fileWatcherType=none" in c for c in server)
         stop_and_check(proc, port, sig)
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_streamlit_run_from_the_repository_has_no_file_watcher():
+    code = ("import streamlit.config as c; c.get_config_options(force_reparse=True); "
+            "print(c.get_option('server.fileWatcherType'), c.get_option('server.runOnSave'))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                       text=True, timeout=60)
+    assert r.stdout.split() == ["none", "False"], r.stderr
 
 
 def test_framescope_app_refuses_a_busy_port_in_one_line(tmp_path):

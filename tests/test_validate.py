@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from conftest import seed_labels_by_id
-from framescope.validate.correction import MIN_LABELS, adjusted_shares, corrected_emphasis, misclassification
+from framescope.validate.correction import (MIN_LABELS, adjusted_shares, corrected_emphasis, errors_by_source,
+                                            misclassification)
 
 
 # --------------------------------------------------------------------------- the method on a known case
@@ -97,6 +98,42 @@ def test_a_theme_with_too_few_labels_is_left_uncorrected():
     assert out.xs("econ", level="theme")["corrected"].all()
 
 
+def _labelled(rng, n, confusion_by_source, truth_share):
+    """``n`` labelled sentences per source: a true theme drawn from ``truth_share``, the study's
+    theme from that source's row of ``confusion_by_source``."""
+    themes = list(truth_share)
+    rows = []
+    for source, confusion in confusion_by_source.items():
+        truth = rng.choice(themes, size=n, p=list(truth_share.values()))
+        pred = [rng.choice(themes, p=[confusion[t][j] for j in themes]) for t in truth]
+        rows += [dict(sentence_id=f"{source}-{i}", source=source, truth=t, predicted=p)
+                 for i, (t, p) in enumerate(zip(truth, pred))]
+    return pd.DataFrame(rows)
+
+
+def test_errors_by_source_tell_apart_one_error_pattern_from_two():
+    same = {"econ": {"econ": 0.8, "war": 0.1, "unassigned": 0.1}, "war": {"econ": 0.1, "war": 0.8, "unassigned": 0.1},
+            "unassigned": {"econ": 0.2, "war": 0.2, "unassigned": 0.6}}
+    other = {**same, "econ": {"econ": 0.4, "war": 0.5, "unassigned": 0.1}}  # B calls half its economy war
+    shares = {"econ": 0.4, "war": 0.3, "unassigned": 0.3}
+    rng = np.random.default_rng(7)
+    null = [errors_by_source(_labelled(rng, 60, {"A": same, "B": same}, shares), n_perm=199)["p_value"]
+            for _ in range(40)]
+    alt = [errors_by_source(_labelled(rng, 150, {"A": same, "B": other}, shares), n_perm=199)["p_value"]
+           for _ in range(20)]
+    assert np.mean(np.array(null) < 0.05) <= 0.15  # about its level when both sources err alike
+    assert np.mean(np.array(alt) < 0.05) >= 0.8  # and finds a source that errs differently
+    # per source: the share right with its interval, and the same figures on every run
+    pairs = pd.DataFrame({"sentence_id": [str(i) for i in range(8)], "source": ["A"] * 4 + ["B"] * 4,
+                          "truth": ["econ", "econ", "war", "war"] * 2,
+                          "predicted": ["econ", "econ", "war", "war", "econ", "war", "war", "econ"]})
+    r = errors_by_source(pairs, n_perm=99)
+    assert [(x["source"], x["n_labels"], x["accuracy"]) for x in r["sources"]] == [("A", 4, 1.0), ("B", 4, 0.5)]
+    assert all(x["accuracy_low"] <= x["accuracy"] <= x["accuracy_high"] for x in r["sources"])
+    assert errors_by_source(pairs, n_perm=99) == r
+    assert errors_by_source(pairs[pairs["source"] == "A"], n_perm=99) is None  # one source: nothing to compare
+
+
 # --------------------------------------------------------------------------- the command on a study
 
 @pytest.fixture
@@ -126,6 +163,11 @@ def test_validate_writes_agreement_and_corrected_shares(study, tmp_path):
     recal = record["recalibration"]
     assert recal["applied_by"] == "framescope run --labels" and recal["classifier"].startswith("the corpus rule")
     assert recal["n"] == len(labels) and 2 <= recal["folds"] <= 5
+    by_source = record["by_source"]  # the correction's assumption, checked: one error pattern for every source?
+    assert sorted(r["source"] for r in by_source["sources"]) == sorted(set(pd.read_parquet(
+        study / "sentences.parquet").query("is_body")["source"]))
+    assert sum(r["n_labels"] for r in by_source["sources"]) == len(labels) and 0 < by_source["p_value"] <= 1
+    assert "errors by source" in r.stdout and f"p = {by_source['p_value']:.3g}" in r.stdout
     assert 0 <= recal["macro_f1_after"] <= 1 and recal["difference_low"] <= recal["difference"] <= recal["difference_high"]
     stored = pd.read_parquet(study / "labels.parquet")
     assert set(stored.columns) >= {"sentence_id", "label", "labeller", "labelled_at"} and len(stored) == len(labels)

@@ -27,6 +27,11 @@ ones, so there the reference is biased low. The same figures are therefore also 
 readers' share among *all* the agreed labels (``all_labels_reference``): free of that selection,
 but not independent of the draw (the 100 drawn labels are among them), so somewhat lenient.
 ``per_cell_held_out`` gives each source x theme.
+
+``errors_by_source``: the check of the correction's assumption that ``framescope validate`` reports
+(``validate.correction.errors_by_source``: does the study err the same way in every source?), on all
+the agreed labels (1,000 permutations), and the share of the draws of 100 labels in which it gives
+p < 0.05 (200 permutations each).
 Needs the studies `run.py` writes (artifacts/validation/<set>/).
 
     python research/validation/coverage.py [--draws 100] [--n-boot 300] [--labels 100]
@@ -46,13 +51,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import HERE, ROOT, SETS, readers, study  # noqa: E402
 
 from framescope.themes import load_codebook  # noqa: E402
-from framescope.validate.correction import corrected_emphasis  # noqa: E402
+from framescope.validate.correction import corrected_emphasis, errors_by_source, labelled_pairs  # noqa: E402
 
 Z = float(stats.norm.ppf(0.975))
 
 
-def cells(name: str, out: Path, draws: int, n_labels: int, n_boot: int) -> pd.DataFrame:
-    """One row per draw x corrected named cell: corrected share, CI, reference share and size."""
+def cells(name: str, out: Path, draws: int, n_labels: int, n_boot: int, tests: dict | None = None) -> pd.DataFrame:
+    """One row per draw x corrected named cell: corrected share, CI, reference share and size.
+    ``tests`` (a dict, filled in): ``errors_by_source`` on all the agreed labels, and its p-value
+    in each draw."""
     folder = HERE / name
     agreed, _ = readers(folder)
     keys = list(load_codebook(folder / "codebook.yaml").keys)
@@ -63,9 +70,16 @@ def cells(name: str, out: Path, draws: int, n_labels: int, n_boot: int) -> pd.Da
     lab = agreed.merge(body[["sentence_id", "source"]], on="sentence_id")
     n_all = lab["source"].value_counts()
     ref_all = lab.groupby("source")["label"].value_counts(normalize=True)
-    rows = []
+    rows, p_draws = [], []
+    if tests is not None:
+        whole = errors_by_source(labelled_pairs(agreed, sentences), n_perm=1000)
+        tests["all_labels"] = {"p_value": round(whole["p_value"], 4),
+                               "sources": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in x.items()}
+                                           for x in whole["sources"]]}
     for r in range(draws):
         pick = lab.sample(n=min(n_labels, len(lab) // 2), random_state=r)
+        if tests is not None:
+            p_draws.append(errors_by_source(labelled_pairs(pick, sentences), n_perm=200)["p_value"])
         rest = lab.drop(pick.index)
         corr = corrected_emphasis(sentences, pick, emphasis, n_boot=n_boot)
         corr = corr[corr["theme"].isin(keys) & corr["corrected"]]
@@ -76,6 +90,8 @@ def cells(name: str, out: Path, draws: int, n_labels: int, n_boot: int) -> pd.Da
                          "ci_low": c.ci_low, "ci_high": c.ci_high, "reference": float(ref.get((c.source, c.theme), 0.0)),
                          "n_ref": int(n_ref.get(c.source, 0)),
                          "reference_all": float(ref_all.get((c.source, c.theme), 0.0)), "n_all": int(n_all.get(c.source, 0))})
+    if tests is not None:
+        tests["draws_flagged"] = round(float(np.mean(np.array(p_draws) < 0.05)), 3)
     return pd.DataFrame(rows)
 
 
@@ -109,7 +125,8 @@ def main() -> int:
     ap.add_argument("--n-boot", type=int, default=300)
     ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "validation")
     args = ap.parse_args()
-    frames = [cells(s, args.out, args.draws, args.labels, args.n_boot) for s in args.sets.split(",")]
+    tests: dict[str, dict] = {s: {} for s in args.sets.split(",")}
+    frames = [cells(s, args.out, args.draws, args.labels, args.n_boot, tests[s]) for s in args.sets.split(",")]
     everything = pd.concat(frames, ignore_index=True)
     result = {"settings": {"draws": args.draws, "labels": args.labels, "n_boot": args.n_boot, "level": 0.95},
               "held_out_reference": {name: summary(g) for name, g in everything.groupby("set", sort=False)}
@@ -117,9 +134,10 @@ def main() -> int:
               "all_labels_reference": {name: summary(g, "reference_all", "n_all")
                                        for name, g in everything.groupby("set", sort=False)}
               | {"all": summary(everything, "reference_all", "n_all")},
+              "errors_by_source": tests,
               "per_cell_held_out": [{"set": k[0], "source": k[1], "theme": k[2], **summary(g)}
                                     for k, g in everything.groupby(["set", "source", "theme"], sort=False)]}
-    for kind in ("held_out_reference", "all_labels_reference"):
+    for kind in ("held_out_reference", "all_labels_reference", "errors_by_source"):
         for name, r in result[kind].items():
             print(kind, name, json.dumps(r))
     (HERE / "coverage.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

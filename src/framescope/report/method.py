@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from framescope.report.render import Heading, Section, Table, Text
-from framescope.validate.study import before_name, in_sample_lines, recalibrated_name
+from framescope.validate.study import before_name, differ_sentence, in_sample_lines, recalibrated_name
 
 REFERENCES = (
     "Grootendorst, M. (2022). BERTopic: Neural topic modeling with a class-based TF-IDF procedure. arXiv:2203.05794.",
@@ -208,6 +208,13 @@ def study_validation_blocks(record: dict, current: bool = True, labels: dict[str
     if rows:
         blocks.append(Table(pd.DataFrame(rows), "The study's themes against its hand labels, per theme, with 95% "
                                                 "bootstrap CIs over the labelled sentences."))
+    differ = record.get("by_source")
+    if differ:
+        per = "; ".join(f"{name(r['source'], r['source'])} {num(r['accuracy'])} [{num(r['accuracy_low'])}, "
+                        f"{num(r['accuracy_high'])}] ({r['n_labels']} labels)" for r in differ["sources"])
+        blocks.append(Text(f"Share of labelled sentences the study got right, per source (95% Wilson CI): {per}. "
+                           + differ_sentence(differ), lead="Errors by source.",
+                           kind="note" if differ["p_value"] < 0.05 else "p"))
     rec = record.get("recalibration") or {}
     if "message" in rec:
         blocks.append(Text(f"Recalibration: {rec['message']}.", kind="muted"))

@@ -82,6 +82,65 @@ def agreement(pairs: pd.DataFrame, themes: list[str], n_boot: int = 1000, seed: 
             "macro_f1": float(named["f1"].mean()) if len(named) else float("nan")}
 
 
+def _homogeneity(strata: list[tuple[np.ndarray, np.ndarray]], n_sources: int, n_pred: int) -> float:
+    """Sum over the true-theme strata of Pearson's chi-square of source x predicted theme (a
+    stratum or a row/column with no count adds nothing)."""
+    total = 0.0
+    for src, pred in strata:
+        table = np.zeros((n_sources, n_pred))
+        np.add.at(table, (src, pred), 1.0)
+        table = table[table.sum(1) > 0][:, table.sum(0) > 0]
+        if table.shape[0] < 2 or table.shape[1] < 2:
+            continue
+        expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+        total += float(((table - expected) ** 2 / expected).sum())
+    return total
+
+
+def errors_by_source(pairs: pd.DataFrame, n_perm: int = 1000, seed: int = 42, level: float = 0.95) -> dict | None:
+    """Does the study err the same way in every source? The correction assumes so (one ``M``).
+
+    Per source: its labels, the share the study got right with a Wilson interval, and Cohen's
+    kappa. The test: within each true theme (label), is the study's theme independent of the
+    source? The statistic sums, over the true themes, Pearson's chi-square of source x the
+    study's theme (the columns of ``M`` compared across sources); its p-value is from permuting
+    the sources of the labelled sentences within each true theme (``n_perm`` times, seeded), so
+    each source keeps its mix of true themes and small tables need no chi-square approximation.
+    A theme the labels never use counts as ``none``, as in :func:`agreement`. None with fewer
+    than two sources that have labels."""
+    from sklearn.metrics import cohen_kappa_score
+
+    from framescope.measures.bootstrap import wilson_interval
+
+    if "source" not in pairs or pairs["source"].nunique() < 2:
+        return None
+    truth = pairs["truth"].astype(str).to_numpy()
+    vocabulary = set(truth) | {UNASSIGNED}
+    pred = pairs["predicted"].astype(str).to_numpy()
+    pred = np.where(np.isin(pred, list(vocabulary)), pred, UNASSIGNED)
+    src_codes, sources = pd.factorize(pairs["source"].astype(str), sort=True)
+    pred_codes, _ = pd.factorize(pred, sort=True)
+    strata = [np.flatnonzero(truth == t) for t in sorted(set(truth))]
+    observed = _homogeneity([(src_codes[i], pred_codes[i]) for i in strata], len(sources), int(pred_codes.max()) + 1)
+    rng = rng_for(seed, "errors-by-source")
+    hits = 0
+    for _ in range(n_perm):
+        perm = [(rng.permutation(src_codes[i]), pred_codes[i]) for i in strata]
+        hits += _homogeneity(perm, len(sources), int(pred_codes.max()) + 1) >= observed - 1e-9 * max(1.0, observed)
+    rows = []
+    for k, source in enumerate(sources):
+        mine = src_codes == k
+        right = int((truth[mine] == pred[mine]).sum())
+        lo, hi = wilson_interval(np.array([right]), np.array([int(mine.sum())]), level)
+        kappa = (float(cohen_kappa_score(truth[mine], pred[mine]))
+                 if len(set(truth[mine]) | set(pred[mine])) > 1 else float("nan"))
+        rows.append({"source": str(source), "n_labels": int(mine.sum()), "accuracy": right / int(mine.sum()),
+                     "accuracy_low": float(lo[0]), "accuracy_high": float(hi[0]), "kappa": kappa})
+    return {"sources": rows, "statistic": observed, "p_value": (1 + hits) / (1 + n_perm), "n_perm": n_perm,
+            "test": "within each labelled theme, the study's theme against the source: Pearson's chi-square summed "
+                    f"over the labelled themes, p by permuting sources within each labelled theme ({n_perm}x)"}
+
+
 def misclassification(truth: np.ndarray, pred: np.ndarray, categories: list[str]) -> np.ndarray:
     """``M[j, i]`` = P(predicted category j | true category i); a category with no labels keeps the
     identity column (no information: assume it is classified correctly)."""

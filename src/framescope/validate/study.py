@@ -22,7 +22,8 @@ import pandas as pd
 from framescope.artifacts import read_manifest, read_table, write_json, write_table
 from framescope.errors import InputError
 from framescope.themes.codebook import UNASSIGNED
-from framescope.validate.correction import MIN_LABELS, agreement, corrected_emphasis, labelled_pairs
+from framescope.validate.correction import (MIN_LABELS, agreement, corrected_emphasis, errors_by_source,
+                                            labelled_pairs)
 from framescope.validate.labels import (
     LABEL_COLUMNS, LABELS_TABLE, checked_labels, labels_digest, merged_labels, read_label_file, study_labels,
 )
@@ -99,6 +100,7 @@ def apply_labels(study: str | Path, labels: pd.DataFrame | None, where: str | No
                       "study": [str(x) for x in agree["confusion"].columns],
                       "counts": agree["confusion"].to_numpy().tolist()},
         "uncorrected_themes": sorted(set(corrected.loc[~corrected["corrected"], "theme"])),
+        "by_source": _plain_by_source(errors_by_source(pairs, n_perm=n_boot, seed=seed)),
     }
     if used:  # the study's themes were learnt from labels (run --labels)
         record["assignment_used_labels"] = {k: v for k, v in used.items() if k not in ("used", "out_of_fold")}
@@ -122,6 +124,41 @@ def recalibration_record(sentences: pd.DataFrame, pairs: pd.DataFrame, manifest:
     out = {k: (_plain(v) if not isinstance(v, list) else [_plain(x) for x in v]) for k, v in r.items() if k != "per_theme"}
     out["per_theme"] = [{k: _plain(v) for k, v in row.items()} for row in r["per_theme"].to_dict("records")]
     return out
+
+
+def _plain_by_source(r: dict | None) -> dict | None:
+    if r is None:
+        return None
+    return {**{k: _plain(v) for k, v in r.items() if k != "sources"},
+            "sources": [{k: _plain(v) for k, v in row.items()} for row in r["sources"]]}
+
+
+def by_source_lines(record: dict) -> list[str]:
+    """Whether the study errs the same way in every source (``errors_by_source``), as plain-text
+    lines: each source's share right, and the test; none with fewer than two labelled sources."""
+    r = record.get("by_source")
+    if not r:
+        return []
+
+    def num(v):
+        return "n/a" if v is None else f"{v:.2f}"
+    lines = ["", "errors by source (the correction assumes one error pattern for every source):"]
+    for row in r["sources"]:
+        lines.append(f"  {row['source']:<28} {row['n_labels']:>4} labels  right {num(row['accuracy'])} "
+                     f"[{num(row['accuracy_low'])}, {num(row['accuracy_high'])}]  kappa {num(row['kappa'])}")
+    lines.append(f"  {differ_sentence(r)}")
+    return lines
+
+
+def differ_sentence(r: dict) -> str:
+    """One sentence on the test of ``errors_by_source`` and what it means for the correction."""
+    p = r["p_value"]
+    if p < 0.05:
+        return (f"The study errs differently in different sources (p = {p:.3g}, permutation test within each labelled "
+                "theme), so the corrected shares, which use one error pattern for all sources, are approximate for "
+                "each source: read their intervals as a guide, and label more sentences of the sources you compare.")
+    return (f"No evidence that the study errs differently in different sources (p = {p:.3g}, permutation test within "
+            "each labelled theme); with few labels a source's difference may go unseen.")
 
 
 def read_validation(study: str | Path) -> dict:
@@ -215,7 +252,7 @@ def format_validation(record: dict) -> str:
                          f"[{r.ci_low:.1%}, {r.ci_high:.1%}]")
         else:
             lines.append(f"  {r.source:<22} {r.theme:<26} raw {r.share:6.1%}  {r.note}")
-    return "\n".join(lines + [""] * bool(in_sample_lines(record)) + in_sample_lines(record)
+    return "\n".join(lines + by_source_lines(record) + [""] * bool(in_sample_lines(record)) + in_sample_lines(record)
                      + recalibration_lines(record.get("recalibration")))
 
 

@@ -10,6 +10,7 @@ from framescope.measures.divergence import MAX_PAIRED_SOURCES, against_the_rest,
 from framescope.measures.emphasis import ALPHA, RESIDUAL_THRESHOLD, notable_residuals
 from framescope.report.figures import emphasis_heatmap, gap_figure
 from framescope.themes.codebook import UNASSIGNED
+from framescope.validate.study import differ_sentence, read_validation
 
 N_LISTED = 8  # notable cells listed in words
 study = require_study()
@@ -200,6 +201,9 @@ else:
                      "ci_low": st.column_config.NumberColumn("CI low", format="percent"),
                      "ci_high": st.column_config.NumberColumn("CI high", format="percent"),
                      "n_labels": st.column_config.NumberColumn("labels")})
+    differ = read_validation(study.path).get("by_source") or {}
+    if differ.get("p_value", 1.0) < 0.05:  # the correction's one error pattern for all sources does not hold
+        st.warning(differ_sentence(differ) + " Per source: the Validate page.")
 
 # -- over time ----------------------------------------------------------------------------------
 st.subheader("Over time")

@@ -11,8 +11,8 @@ from framescope.themes.codebook import UNASSIGNED
 from framescope.validate.correction import MIN_LABELS
 from framescope.validate.labels import NONE, labelling_order, labels_digest, sentence_context, study_labels
 from framescope.validate.recalibrate import MIN_LABELS as MIN_RECALIBRATION_LABELS
-from framescope.validate.study import (before_name, in_sample_lines, read_validation, recalibrated_name,
-                                       validate_study)
+from framescope.validate.study import (before_name, differ_sentence, in_sample_lines, read_validation,
+                                       recalibrated_name, validate_study)
 
 MAX_SHORTCUTS = 9  # themes 1-9 get a number key, none gets 0
 study = require_study()
@@ -142,6 +142,15 @@ st.table(pd.DataFrame(conf["counts"], index=pd.Index([study.tlabel(x) for x in c
 st.caption("Confusion table: rows are your labels, columns the study's themes.")
 for line in in_sample_lines(record):  # the run learnt from labels (run --labels): what the figures above use
     st.info(line.removeprefix("Note: "))
+by_source = record.get("by_source")
+if by_source:  # the correction assumes one error pattern for every source: is it so?
+    st.markdown("**Does the study err the same way in every source?**")
+    rows = pd.DataFrame(by_source["sources"])
+    st.table(pd.DataFrame({"source": rows["source"].map(study.slabel), "your labels": rows["n_labels"],
+                           "study right": rows.apply(lambda r: f"{r['accuracy']:.2f} [{r['accuracy_low']:.2f}, "
+                                                     f"{r['accuracy_high']:.2f}]", axis=1),
+                           "kappa": rows["kappa"].map(two_decimals)}).set_index("source"))
+    (st.warning if by_source["p_value"] < 0.05 else st.caption)(differ_sentence(by_source))
 
 # -- recalibration --------------------------------------------------------------------------------
 st.subheader("Would your labels improve the themes?")
