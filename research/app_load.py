@@ -10,8 +10,10 @@ page's and the app reports that its script has finished (`data-test-script-state
 opening the app (a full page load: Streamlit's JavaScript, a new session) is reported on its own
 row. The browsers run on the same machine as the server, so their rendering (WebGL in software
 for the sentence map) competes with it for the cores. It reports p50, p95 and max per
-page and overall, exceptions shown on any page, and the server's peak resident memory
-(the process tree's, sampled every 0.2 s).
+page and overall, exceptions shown on any page, the server's peak resident memory
+(the process tree's, sampled every 0.2 s), and the CPU seconds the server and the browsers used
+over the run (Chromium's processes sampled every 0.2 s, so the last 0.2 s of a closing renderer
+may be missed) beside those the cores offered (wall x cores).
 
     python research/app_load.py                      # 10 sessions, 2 rounds
     python research/app_load.py --sessions 1         # one user, for comparison
@@ -76,6 +78,28 @@ def tree_rss(pid: int) -> int:
         except OSError:
             continue
     return total
+
+
+def tree_cpu(pid: int, name: str | None = None, seen: dict | None = None) -> float:
+    """CPU seconds (user + system) of a process and its living descendants, or of those of them
+    whose name contains ``name``. With ``seen`` (pid -> CPU seconds, updated here), processes that
+    have exited since an earlier call still count with their last reading."""
+    import psutil
+
+    seen = {} if seen is None else seen
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        procs = []
+    for p in procs:
+        try:
+            if name is None or name in p.name():
+                t = p.cpu_times()
+                seen[p.pid] = t.user + t.system
+        except psutil.Error:
+            continue
+    return float(sum(seen.values()))
 
 
 async def _title_is(page, name: str) -> None:
@@ -154,22 +178,27 @@ def main() -> int:
     srv = start(study, OUT / "streamlit-server.log",
                 env={"TMPDIR": str(OUT / "sessions"), "FRAMESCOPE_PAGE_TIMES": str(times)})
     peak, stop = [0], threading.Event()
+    browsers: dict[int, float] = {}  # Chromium's processes (one renderer per session), sampled as they come and go
 
     def sample() -> None:
         while not stop.is_set():
             peak[0] = max(peak[0], tree_rss(srv.proc.pid))
+            tree_cpu(os.getpid(), "chrom", browsers)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
+        server_cpu0 = tree_cpu(srv.proc.pid)
         t0 = time.perf_counter()
         records = asyncio.run(load(srv.url, args.sessions, args.rounds))
         wall = time.perf_counter() - t0
+        server_cpu = tree_cpu(srv.proc.pid) - server_cpu0
     finally:
         stop.set()
         sampler.join()
         srv.stop()
+    browsers_cpu = float(sum(browsers.values()))
     df = pd.DataFrame(records)
     pages = df[df["page"] != "open (full page load)"]
     per_page = df.groupby("page")["seconds"].agg(
@@ -179,7 +208,9 @@ def main() -> int:
               "p95": float(np.percentile(pages["seconds"], 95)), "max": float(pages["seconds"].max()),
               "errors": df.loc[df["error"] != "", ["page", "error"]].to_dict(orient="records"),
               "peak_server_rss_mb": peak[0] / 2**20, "cpus": os.cpu_count(),
-              "load_average_after": os.getloadavg(), "per_page": per_page.reset_index().to_dict(orient="records")}
+              "load_average_after": os.getloadavg(), "per_page": per_page.reset_index().to_dict(orient="records"),
+              "cpu_seconds": {"server": round(server_cpu, 1), "browsers": round(browsers_cpu, 1),
+                              "available": round(wall * (os.cpu_count() or 1), 1)}}
     server = pd.read_json(times, lines=True) if times.is_file() else pd.DataFrame(columns=["page", "seconds"])
     result["server_script_runs"] = len(server)
     if len(server):
@@ -196,6 +227,9 @@ def main() -> int:
     if len(server):
         print(f"server time per script run ({len(server)} runs): p50 {result['server_p50']:.2f} s, "
               f"p95 {result['server_p95']:.2f} s")
+    cpu = result["cpu_seconds"]
+    print(f"CPU seconds over the {wall:.0f} s run: server {cpu['server']:.0f}, browsers {cpu['browsers']:.0f}, "
+          f"of {cpu['available']:.0f} available on {os.cpu_count()} cores")
     server_pages = {r["page"].lower(): r for r in result.get("server_per_page", [])}
     print("| page | p50 s | p95 s | max s | visits | server p50 s | server p95 s |\n|---|---:|---:|---:|---:|---:|---:|")
     for page, r in per_page.iterrows():
