@@ -17,7 +17,8 @@ from framescope.artifacts import read_manifest, read_table, write_json, write_ta
 from framescope.config import RunConfig
 from framescope.embed.encoders import get_embedder
 from framescope.embed.vectors import sentence_vectors
-from framescope.engines.stages import assign_themes, fit_sample_documents, fit_themes, themes_for_corpus
+from framescope.engines.stages import assign_themes, fit_themes, themes_for_corpus
+from framescope.themes.sample import fit_sample_documents
 from framescope.engines.study import StudyRun
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

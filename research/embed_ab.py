@@ -6,7 +6,7 @@
 
 Needs the 100k corpus that `python research/bench.py --sizes 100k --work /tmp/benchwork` builds.
 """
-import os, sys, time, resource, glob
+import os, sys, time
 pad, omp = sys.argv[1], sys.argv[2]
 if omp == "passive":
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"

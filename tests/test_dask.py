@@ -240,7 +240,7 @@ def test_partitions_cover_every_document_once_in_order():
 
 
 def test_fit_sample_is_whole_documents_seeded_and_large_enough():
-    from framescope.engines.stages import fit_sample_documents
+    from framescope.themes.sample import fit_sample_documents
 
     body = pd.Series([30, 5, 0, 120, 40, 8, 60], index=[f"d{i}" for i in range(7)])
     assert fit_sample_documents(body, None, 42) == list(body.index)

@@ -8,7 +8,7 @@ step whose cost grows with the corpus runs on the workers, one task per partitio
 1. ``segment``: sentences of the partition's documents (ingest), then ``embed_partition``: their
    in-context vectors (the embedding cache is the worker's own ``FRAMESCOPE_CACHE_DIR``);
 2. the theme model is fitted once, on the client, on the sample of whole documents that
-   ``stages.fit_sample_documents`` draws (``themes.fit_sample``), gathered from the workers
+   ``themes.sample.fit_sample_documents`` draws (``themes.fit_sample``), gathered from the workers
    (``sample_rows``);
 3. ``assign_and_measure``: every sentence of the partition gets the fit's own theme (sample
    sentences) or the fitted model's (the rest), then tone, frame scores and voice; the rows are

@@ -31,8 +31,7 @@ from framescope.artifacts import check_out
 from framescope.config import RunConfig
 from framescope.engines.distributed import DaskExecutor
 from framescope.engines.local import LocalExecutor
-from framescope.engines.stages import (corpus_partitions, fit_sample_documents, fit_themes, labelled_documents,
-                                       themes_for_corpus)
+from framescope.engines.stages import corpus_partitions, fit_themes, themes_for_corpus
 from framescope.engines.study import Progress, StudyRun, no_progress
 from framescope.engines.write import StudyResult, write_study
 from framescope.errors import InputError
@@ -40,6 +39,7 @@ from framescope.ingest.corpus import load_documents
 from framescope.measures.framing import (
     body_theme_counts, contrast_ids, measure_tables, settle_candidates, study_centroids, with_texts,
 )
+from framescope.themes.sample import fit_sample_documents, labelled_documents
 
 
 def run(cfg: RunConfig | StudyRun, progress: bool | Progress = False) -> Path:

@@ -4,7 +4,7 @@
 Partitions: runs of whole documents (:func:`corpus_partitions`) that depend on the corpus
 alone, so both executors give every embedding batch the same rows; per-sentence products are
 row-exact (``encoders.row_dot``), so the partitions change no score. Themes:
-the model is fitted on a sample of whole documents (:func:`fit_sample_documents`,
+the model is fitted on a sample of whole documents (``themes.sample.fit_sample_documents``,
 :func:`fit_themes`); every other sentence gets the fitted model's theme
 (:func:`assign_themes`), partition by partition (:func:`theme_and_measure`, which also scores
 tone, frames and voice, :func:`sentence_measures`; the local engine scores the tone and finds
@@ -72,34 +72,6 @@ def partition_rows(sentences: pd.DataFrame, documents: pd.DataFrame) -> list[np.
     doc_part = doc_part[~doc_part.index.duplicated()]
     where = sentences["doc_id"].astype(str).map(doc_part).fillna(len(bounds) - 1).to_numpy(int)
     return [np.flatnonzero(where == i) for i in range(len(bounds))]
-
-
-def fit_sample_documents(doc_body: pd.Series, n: int | None, seed: int, include=()) -> list[str]:
-    """The documents the theme model is fitted on: all of them when their body sentences number
-    at most ``n`` (or ``n`` is None), else whole documents in a seeded random order until they
-    hold at least ``n`` body sentences, plus the documents in ``include`` (those holding the
-    sentences of ``run --labels``, which keep their labels only if they are in the fit).
-    ``doc_body`` is body sentences per ``doc_id``.
-
-    Whole documents keep each sentence's context (neighbours, acronyms) as in the full run.
-    Both engines call this on the same counts, so they fit on the same sentences.
-    """
-    doc_body = doc_body.sort_index()
-    if n is None or int(doc_body.sum()) <= n:
-        return list(doc_body.index)
-    order = np.random.default_rng(seed).permutation(len(doc_body))
-    cum = np.cumsum(doc_body.to_numpy()[order])
-    k = int(np.searchsorted(cum, n)) + 1
-    return sorted(set(doc_body.index[order[:k]]) | (set(include) & set(doc_body.index)))
-
-
-def labelled_documents(labels: pd.DataFrame | None) -> set[str]:
-    """The documents of labelled sentences."""
-    from framescope.ingest.segment import document_of
-
-    if labels is None or not len(labels):
-        return set()
-    return {document_of(i) for i in labels["sentence_id"]}
 
 
 def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebook, embedder,

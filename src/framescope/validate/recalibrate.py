@@ -177,12 +177,12 @@ def rule_recalibration(study: str | Path, sentences: pd.DataFrame, pairs: pd.Dat
     """What ``framescope run --labels`` would do with these labels, cross-validated: the study's
     theme model (``model/``) recalibrated by the corpus rule with the labels
     (``ThemeModel.cross_validate_labels``), on the sentences a run with these labels fits on
-    (``stages.fit_sample_documents``, the labelled documents included) and their vectors. Labels
+    (``themes.sample.fit_sample_documents``, the labelled documents included) and their vectors. Labels
     of discovered topics count as no named theme, as in the run. *Before* is the rule without
     labels, *after* each labelled sentence's prediction from the other folds' labels. None when
     the study has no theme model with named themes assigned by the corpus rule, or no label
     names a named theme: then only a classifier on the labels alone can be tried."""
-    from framescope.engines.stages import fit_sample_documents, labelled_documents
+    from framescope.themes.sample import fit_sample_documents, labelled_documents
     from framescope.themes.model import ThemeModel
 
     folder = Path(study) / "model"

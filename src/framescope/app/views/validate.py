@@ -179,8 +179,9 @@ elif rec is not None:
     st.caption(f"{rec['classifier'][0].upper() + rec['classifier'][1:]}; {rec['folds']}-fold stratified "
                f"cross-validation over {rec['n']} labels; difference 95% CI [{rec['difference_low']:+.2f}, "
                f"{rec['difference_high']:+.2f}] (paired bootstrap over your labels). "
-               + ("To apply it, re-run the study with `framescope run CORPUS --out STUDY --labels labels.csv`, "
-                  "with your labels downloaded below." if rec.get("applied_by") else "No command applies it."))
+               + ("To apply it, re-run the study with its own settings and your labels (downloaded below): "
+                  "`framescope run --config STUDY/manifest.json --out STUDY --labels labels.csv`."
+                  if rec.get("applied_by") else "No command applies it."))
     recal = pd.DataFrame(rec["per_theme"])
     st.table(pd.DataFrame({"theme": recal["theme"].map(study.tlabel), "your labels": recal["n_labelled"],
                            "F1 before": recal["f1_before"].map(two_decimals),
