@@ -8,7 +8,12 @@ For each set (news, speeches, official; see README.md):
 3. named-theme agreement with the readers: macro F1, the worst theme; a study theme outside the
    codebook (a discovered topic, unassigned) counts as `none`;
 4. the emphasis error: per source and named theme, the study's share of the source's body
-   sentences against the readers' share in the labelled sample; the largest and the mean;
+   sentences against the readers' share in the labelled sample; the largest and the mean. It
+   mixes two errors: the study's misassignments, and the labelled sample's own sampling error
+   (a source's 40-180 labelled sentences are not its whole body). So the same comparison is also
+   made on the labelled sentences alone (the study's themes of those sentences against the
+   readers' labels of them: misassignment only), and the sample's sampling error is given as the
+   largest of |study's share of the whole body - study's share of the labelled sample|;
 5. the plain zero-shot baseline of issue 11: in-context MiniLM vector (sentence + 0.3 x its
    neighbours) against each theme's prototype (label, description, seed phrases) by cosine,
    the best theme if it reaches 0.25, else none;
@@ -90,6 +95,23 @@ def emphasis_error(shares: pd.DataFrame, labelled: pd.DataFrame, keys: list[str]
     return float(err.max()), float(err.mean())
 
 
+def sample_errors(lab: pd.DataFrame, shares: pd.DataFrame, keys: list[str]) -> tuple[float, float, float]:
+    """Largest and mean |study's share - readers' share| over source x named theme, both counted
+    on the labelled sentences (misassignment only); and the largest |study's share of the whole
+    body - its share of the labelled sentences| (the labelled sample's sampling error)."""
+    pred = lab.assign(label=lab["theme"].fillna(NONE).astype(str).where(lambda t: t.isin(keys), NONE))
+    grid = pd.MultiIndex.from_product([sorted(lab["source"].unique()), keys], names=["source", "theme"])
+
+    def share(frame: pd.DataFrame) -> pd.Series:
+        counted = frame.groupby("source")["label"].value_counts(normalize=True).rename("share").reset_index()
+        return counted.rename(columns={"label": "theme"}).set_index(["source", "theme"])["share"].reindex(grid, fill_value=0)
+
+    study_on_sample = share(pred)
+    err = (study_on_sample - share(lab)).abs()
+    whole = shares.set_index(["source", "theme"])["share"].reindex(grid, fill_value=0)
+    return float(err.max()), float(err.mean()), float((whole - study_on_sample).abs().max())
+
+
 def evaluate(name: str, out: Path) -> dict:
     folder = HERE / name
     agreed, kappa = readers(folder)
@@ -107,6 +129,7 @@ def evaluate(name: str, out: Path) -> dict:
                    .groupby("source")["theme"].value_counts(normalize=True).rename("share").reset_index())
     err, err_mean = emphasis_error(study_shares, lab, keys)
     err_base, _ = emphasis_error(base_shares, lab, keys)
+    err_assign, err_assign_mean, err_sampling = sample_errors(lab, study_shares, keys)
     # 100 labels for the correction; the readers' shares of the other labelled sentences to score it
     pick = lab.sample(n=min(100, len(lab) // 2), random_state=0)
     rest = lab.drop(pick.index)
@@ -124,6 +147,9 @@ def evaluate(name: str, out: Path) -> dict:
             "macro_f1_baseline": round(float(np.nanmean(list(f1_base.values()))), 3),
             "emphasis_error_max": round(err, 3), "emphasis_error_mean": round(err_mean, 3),
             "emphasis_error_max_baseline": round(err_base, 3),
+            "emphasis_error_max_same_sentences": round(err_assign, 3),
+            "emphasis_error_mean_same_sentences": round(err_assign_mean, 3),
+            "sampling_error_max": round(err_sampling, 3),
             "corrected_error_mean_100_labels": round(float(corr_err.mean()), 3) if len(corr) else None,
             "corrected_ci_coverage": round(float(covered.mean()), 3) if len(corr) else None,
             "corrected_cells": int(len(corr)), "f1_per_theme": {k: round(v, 3) for k, v in f1.items()},
