@@ -18,16 +18,20 @@ from framescope.validate.correction import (MIN_LABELS, adjusted_shares, correct
 
 # --------------------------------------------------------------------------- the method on a known case
 
-def _synthetic(n_per_source=1000):
+CONFUSION = {"econ": {"econ": 0.7, "war": 0.2, "unassigned": 0.1},
+             "war": {"econ": 0.1, "war": 0.8, "unassigned": 0.1},
+             "unassigned": {"econ": 0.3, "war": 0.1, "unassigned": 0.6}}
+
+
+def _synthetic(n_per_source=1000, confusion_of=None):
     """Two sources with known true shares; the 'study' mislabels an exactly known share of each
-    theme, the same in both sources (the assumption adjusted classify-and-count rests on)."""
+    theme, the same in both sources (the assumption adjusted classify-and-count rests on), or
+    per source with ``confusion_of``."""
     truth_share = {"A": {"econ": 0.6, "war": 0.3, "unassigned": 0.1}, "B": {"econ": 0.2, "war": 0.5, "unassigned": 0.3}}
     # P(study says j | truly i): econ is often called war, war rarely econ, unassigned often econ
-    confusion = {"econ": {"econ": 0.7, "war": 0.2, "unassigned": 0.1},
-                 "war": {"econ": 0.1, "war": 0.8, "unassigned": 0.1},
-                 "unassigned": {"econ": 0.3, "war": 0.1, "unassigned": 0.6}}
     rows = []
     for source, shares in truth_share.items():
+        confusion = (confusion_of or {}).get(source, CONFUSION)
         i = 0
         for t, share in shares.items():
             n_true = int(round(share * n_per_source))
@@ -57,6 +61,28 @@ def test_adjusted_classify_and_count_recovers_known_shares():
     assert out["corrected"].all()
     again = corrected_emphasis(sentences, labels, emphasis, n_boot=300, seed=3).set_index(["source", "theme"])
     pd.testing.assert_frame_equal(out, again)  # seeded: the same intervals on every run
+
+
+def test_sources_that_err_differently_are_corrected_each_by_its_own_errors_when_asked():
+    """The pooled correction assumes one error pattern; when half of source B's war sentences are
+    called unassigned and A's are not, B's pooled correction is off, and each source's own (partially
+    pooled, ``pool_strength``) error matrix recovers both; a very large strength is the pooled one."""
+    b_errs = {**CONFUSION, "war": {"econ": 0.05, "war": 0.45, "unassigned": 0.5}}
+    sentences, emphasis, truth = _synthetic(n_per_source=5000, confusion_of={"B": b_errs})
+    labelled = sentences.sample(4000, random_state=1)  # many labels: a source's own matrix is noisy
+    labels = pd.DataFrame({"sentence_id": labelled["sentence_id"],
+                           "label": labelled["truth"].replace({"unassigned": "none"})})
+    cells = [(s, t) for s in truth for t in truth[s]]
+
+    def error(out):
+        out = out.set_index(["source", "theme"])
+        return max(abs(out.loc[c, "share_corrected"] - truth[c[0]][c[1]]) for c in cells)
+
+    pooled = corrected_emphasis(sentences, labels, emphasis, n_boot=100, seed=3)
+    own = corrected_emphasis(sentences, labels, emphasis, n_boot=100, seed=3, pool_strength=0)
+    nearly_pooled = corrected_emphasis(sentences, labels, emphasis, n_boot=100, seed=3, pool_strength=1e9)
+    assert error(pooled) > 0.08 and error(own) < 0.04, (error(pooled), error(own))
+    assert np.allclose(nearly_pooled["share_corrected"], pooled["share_corrected"], atol=1e-6)
 
 
 def test_labelled_sentences_count_as_known_in_the_corrected_shares():

@@ -35,6 +35,7 @@ p < 0.05 (200 permutations each).
 Needs the studies `run.py` writes (artifacts/validation/<set>/).
 
     python research/validation/coverage.py [--draws 100] [--n-boot 300] [--labels 100]
+        [--pool-strength L --no-tests --json /tmp/l.json]   # partially pooled error matrices (session 12)
 
 Writes research/validation/coverage.json and prints one line per set.
 """
@@ -56,7 +57,8 @@ from framescope.validate.correction import corrected_emphasis, errors_by_source,
 Z = float(stats.norm.ppf(0.975))
 
 
-def cells(name: str, out: Path, draws: int, n_labels: int, n_boot: int, tests: dict | None = None) -> pd.DataFrame:
+def cells(name: str, out: Path, draws: int, n_labels: int, n_boot: int, tests: dict | None = None,
+          pool_strength: float | None = None) -> pd.DataFrame:
     """One row per draw x corrected named cell: corrected share, CI, reference share and size.
     ``tests`` (a dict, filled in): ``errors_by_source`` on all the agreed labels, and its p-value
     in each draw."""
@@ -81,7 +83,7 @@ def cells(name: str, out: Path, draws: int, n_labels: int, n_boot: int, tests: d
         if tests is not None:
             p_draws.append(errors_by_source(labelled_pairs(pick, sentences), n_perm=200)["p_value"])
         rest = lab.drop(pick.index)
-        corr = corrected_emphasis(sentences, pick, emphasis, n_boot=n_boot)
+        corr = corrected_emphasis(sentences, pick, emphasis, n_boot=n_boot, pool_strength=pool_strength)
         corr = corr[corr["theme"].isin(keys) & corr["corrected"]]
         n_ref = rest["source"].value_counts()
         ref = rest.groupby("source")["label"].value_counts(normalize=True)
@@ -124,11 +126,20 @@ def main() -> int:
     ap.add_argument("--labels", type=int, default=100)
     ap.add_argument("--n-boot", type=int, default=300)
     ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "validation")
+    ap.add_argument("--pool-strength", type=float, default=None,
+                    help="each source's own error matrix, shrunk towards the pooled one by this many labels "
+                         "(default: one pooled matrix, as framescope validate)")
+    ap.add_argument("--no-tests", action="store_true", help="leave out the errors-by-source test (faster)")
+    ap.add_argument("--json", type=Path, default=HERE / "coverage.json")
     args = ap.parse_args()
     tests: dict[str, dict] = {s: {} for s in args.sets.split(",")}
-    frames = [cells(s, args.out, args.draws, args.labels, args.n_boot, tests[s]) for s in args.sets.split(",")]
+    frames = [cells(s, args.out, args.draws, args.labels, args.n_boot, None if args.no_tests else tests[s],
+                    args.pool_strength) for s in args.sets.split(",")]
     everything = pd.concat(frames, ignore_index=True)
-    result = {"settings": {"draws": args.draws, "labels": args.labels, "n_boot": args.n_boot, "level": 0.95},
+    settings = {"draws": args.draws, "labels": args.labels, "n_boot": args.n_boot, "level": 0.95}
+    if args.pool_strength is not None:
+        settings["pool_strength"] = args.pool_strength
+    result = {"settings": settings,
               "held_out_reference": {name: summary(g) for name, g in everything.groupby("set", sort=False)}
               | {"all": summary(everything)},
               "all_labels_reference": {name: summary(g, "reference_all", "n_all")
@@ -140,7 +151,7 @@ def main() -> int:
     for kind in ("held_out_reference", "all_labels_reference", "errors_by_source"):
         for name, r in result[kind].items():
             print(kind, name, json.dumps(r))
-    (HERE / "coverage.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

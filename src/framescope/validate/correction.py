@@ -15,6 +15,8 @@ labelled sentences by their labels and the others by ``p``. The 95% CI is a perc
 that redraws both the labelled sentences (M's own uncertainty) and the source's paragraphs (the
 shares' uncertainty), ``n_boot`` times, each draw seeded from the source's name. A theme with fewer than MIN_LABELS labels is too few to correct: it is pooled
 with the other such themes inside the correction and reported uncorrected, with a note.
+``pool_strength`` gives each source its own ``M``, partially pooled (:func:`shrunk_misclassification`);
+measured on the held-out sets and not adopted (docs/validation.md), so the commands use one ``M``.
 """
 from __future__ import annotations
 
@@ -153,6 +155,20 @@ def misclassification(truth: np.ndarray, pred: np.ndarray, categories: list[str]
     return m
 
 
+def shrunk_misclassification(truth: np.ndarray, pred: np.ndarray, categories: list[str], pooled: np.ndarray,
+                              strength: float) -> np.ndarray:
+    """One source's own ``M`` (from its labelled sentences ``truth``, ``pred``) shrunk towards the
+    ``pooled`` one (partial pooling): column ``i`` is ``(counts[:, i] + strength * pooled[:, i]) /
+    (n_i + strength)``, so a source with many labels of theme ``i`` keeps its own error rates
+    for it and one with few keeps the pooled ones (``strength``: a number of labels)."""
+    k = len(categories)
+    index = {c: n for n, c in enumerate(categories)}
+    counts = np.zeros((k, k))
+    np.add.at(counts, ([index[x] for x in pred], [index[x] for x in truth]), 1.0)
+    col = counts.sum(0) + strength
+    return np.where(col > 0, (counts + strength * pooled) / np.where(col > 0, col, 1.0), pooled)
+
+
 def adjusted_shares(observed: np.ndarray, m: np.ndarray) -> np.ndarray:
     """The non-negative shares ``p`` (summing to one) that best explain ``observed ≈ M p``."""
     k = len(observed)
@@ -166,13 +182,15 @@ def adjusted_shares(observed: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 def corrected_emphasis(sentences: pd.DataFrame, labels: pd.DataFrame, emphasis: pd.DataFrame,
                        n_boot: int = 1000, seed: int = 42, resample_unit: str = "paragraph",
-                       pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+                       pairs: pd.DataFrame | None = None, pool_strength: float | None = None) -> pd.DataFrame:
     """One row per source x theme of ``emphasis``: the raw share, the share corrected for
     misclassification with its bootstrap CI, the theme's number of labels, and whether it was
     corrected (a note says why not). See the module docstring for the method. ``pairs``: the
     labelled sentences with the predictions to learn the error rates from (default: the study's
     themes, :func:`labelled_pairs`); when the study's themes learnt from the labels, pass
-    predictions made without each sentence's own label."""
+    predictions made without each sentence's own label. ``pool_strength``: None for one error
+    matrix for all sources; a number of labels for each source's own, partially pooled
+    (:func:`shrunk_misclassification`)."""
     known = labelled_pairs(labels, sentences)  # what each labelled sentence truly is
     pairs = known if pairs is None else pairs
     body = sentences[sentences["is_body"].fillna(False).astype(bool)].copy()
@@ -190,8 +208,16 @@ def corrected_emphasis(sentences: pd.DataFrame, labels: pd.DataFrame, emphasis: 
         return values.where(values.isin(enough), POOLED).to_numpy()
 
     truth, pred = cat(pairs["truth"]), cat(pairs["predicted"])
+    label_source = pairs["source"].astype(str).to_numpy() if "source" in pairs else np.full(len(pairs), "")
     body_cat = cat(body["theme"].where(~is_known, labelled))  # labelled sentences: their label
     m = misclassification(truth, pred, categories)
+
+    def matrix(mp: np.ndarray, rows: np.ndarray, source: str) -> np.ndarray:
+        if pool_strength is None:
+            return mp
+        own = rows[label_source[rows] == source]
+        return shrunk_misclassification(truth[own], pred[own], categories, mp, pool_strength)
+
     rows = []
     for source in sorted(body["source"].astype(str).unique()):
         mine = (body["source"].astype(str) == source).to_numpy()
@@ -200,13 +226,13 @@ def corrected_emphasis(sentences: pd.DataFrame, labels: pd.DataFrame, emphasis: 
         which = np.array([categories.index(c) for c in body_cat[mine]], dtype=np.int64)
         counts = np.zeros((2, len(cluster_ids), len(categories)))  # [0]: estimated, [1]: labelled (known)
         np.add.at(counts, (is_known[mine].astype(np.int64), inverse, which), 1.0)
-        point = _combined(counts.sum(1), m)
+        point = _combined(counts.sum(1), matrix(m, np.arange(len(truth)), source))
         rng = rng_for(seed, "corrected", source)
         boot = np.empty((n_boot, len(categories)))
         for b in range(n_boot):
             c = counts[:, rng.integers(0, len(cluster_ids), len(cluster_ids))].sum(1)
             d = rng.integers(0, len(truth), len(truth)) if len(truth) else np.array([], dtype=int)
-            mb = misclassification(truth[d], pred[d], categories) if len(d) else m
+            mb = matrix(misclassification(truth[d], pred[d], categories), d, source) if len(d) else m
             boot[b] = _combined(c, mb)
         lo, hi = np.percentile(boot, 2.5, axis=0), np.percentile(boot, 97.5, axis=0)
         raw = emphasis[emphasis["source"].astype(str) == source].set_index("theme")["share"]
