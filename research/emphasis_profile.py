@@ -22,13 +22,10 @@ import bench  # noqa: E402
 def main(size: str = "1m") -> int:
     from pyinstrument import Profiler
 
+    import framescope.engines.pipeline as pipeline
+
     inp, _ = bench.prepare_corpus(size, Path(os.environ.get("FRAMESCOPE_BENCH_DIR", "/tmp/framescope-bench")))
     os.environ.setdefault("FRAMESCOPE_CACHE_DIR", tempfile.mkdtemp(prefix="fs-emphasis-profile-"))
-    if size == "1m":
-        bench._no_contrasts()
-    import framescope.engines.pipeline as pipeline
-    from framescope.config import RunConfig
-
     timed = pipeline.measure_tables
 
     def profiled(*args, **kwargs):
@@ -38,11 +35,10 @@ def main(size: str = "1m") -> int:
         return out
 
     pipeline.measure_tables = profiled
-    cfg = RunConfig.model_validate({
-        "inputs": [str(inp)], "out": tempfile.mkdtemp(prefix="fs-emphasis-study-") + "/study",
-        "ingest": {"max_file_mb": 4000}, "embed": {"model": "wordllama", "cache": size != "1m"},
-        "themes": {"codebook": None, "fit_sample": bench.FIT_SAMPLE}})
-    pipeline.run(cfg)
+    # the bench's own fast-embedder run, in this process (bench.run_config starts it as a child)
+    bench.child_framescope({"input": str(inp), "out": tempfile.mkdtemp(prefix="fs-emphasis-study-") + "/study",
+                            "embedder": "wordllama", "codebook": None, "cache": size != "1m",
+                            "no_contrasts": size == "1m"})
     return 0
 
 

@@ -85,13 +85,18 @@ def baseline(sentences: pd.DataFrame, codebook) -> pd.Series:
     return pd.Series(np.where(sims.max(1) >= 0.25, best, NONE), index=sentences["sentence_id"].to_numpy())
 
 
+def label_shares(frame: pd.DataFrame, grid: pd.MultiIndex, column: str = "label") -> pd.Series:
+    """Each source's share of its rows per value of ``column``, on the source x theme ``grid``
+    (0 where a source has none)."""
+    counted = frame.groupby("source")[column].value_counts(normalize=True).rename("share").reset_index()
+    return counted.rename(columns={column: "theme"}).set_index(["source", "theme"])["share"].reindex(grid, fill_value=0)
+
+
 def emphasis_error(shares: pd.DataFrame, labelled: pd.DataFrame, keys: list[str]) -> tuple[float, float]:
     """Largest and mean |study share - readers' share| over source x named theme."""
-    hand = labelled.groupby("source")["label"].value_counts(normalize=True).rename("hand").reset_index()
     grid = pd.MultiIndex.from_product([sorted(labelled["source"].unique()), keys], names=["source", "theme"])
-    hand = hand.rename(columns={"label": "theme"}).set_index(["source", "theme"])["hand"].reindex(grid, fill_value=0)
     mine = shares.set_index(["source", "theme"])["share"].reindex(grid, fill_value=0)
-    err = (mine - hand).abs()
+    err = (mine - label_shares(labelled, grid)).abs()
     return float(err.max()), float(err.mean())
 
 
@@ -99,15 +104,10 @@ def sample_errors(lab: pd.DataFrame, shares: pd.DataFrame, keys: list[str]) -> t
     """Largest and mean |study's share - readers' share| over source x named theme, both counted
     on the labelled sentences (misassignment only); and the largest |study's share of the whole
     body - its share of the labelled sentences| (the labelled sample's sampling error)."""
-    pred = lab.assign(label=lab["theme"].fillna(NONE).astype(str).where(lambda t: t.isin(keys), NONE))
     grid = pd.MultiIndex.from_product([sorted(lab["source"].unique()), keys], names=["source", "theme"])
-
-    def share(frame: pd.DataFrame) -> pd.Series:
-        counted = frame.groupby("source")["label"].value_counts(normalize=True).rename("share").reset_index()
-        return counted.rename(columns={"label": "theme"}).set_index(["source", "theme"])["share"].reindex(grid, fill_value=0)
-
-    study_on_sample = share(pred)
-    err = (study_on_sample - share(lab)).abs()
+    predicted = lab.assign(theme=lab["theme"].fillna(NONE).astype(str).where(lambda t: t.isin(keys), NONE))
+    study_on_sample = label_shares(predicted, grid, "theme")
+    err = (study_on_sample - label_shares(lab, grid)).abs()
     whole = shares.set_index(["source", "theme"])["share"].reindex(grid, fill_value=0)
     return float(err.max()), float(err.mean()), float((whole - study_on_sample).abs().max())
 

@@ -143,16 +143,20 @@ def errors_by_source(pairs: pd.DataFrame, n_perm: int = 1000, seed: int = 42, le
                     f"over the labelled themes, p by permuting sources within each labelled theme ({n_perm}x)"}
 
 
+def confusion_counts(truth: np.ndarray, pred: np.ndarray, categories: list[str]) -> np.ndarray:
+    """``counts[j, i]``: labelled sentences of true category i that the study put in category j."""
+    index = {c: n for n, c in enumerate(categories)}
+    counts = np.zeros((len(categories), len(categories)))
+    np.add.at(counts, ([index[p] for p in pred], [index[t] for t in truth]), 1.0)
+    return counts
+
+
 def misclassification(truth: np.ndarray, pred: np.ndarray, categories: list[str]) -> np.ndarray:
     """``M[j, i]`` = P(predicted category j | true category i); a category with no labels keeps the
     identity column (no information: assume it is classified correctly)."""
-    k = len(categories)
-    index = {c: n for n, c in enumerate(categories)}
-    counts = np.zeros((k, k))
-    np.add.at(counts, ([index[p] for p in pred], [index[t] for t in truth]), 1.0)
+    counts = confusion_counts(truth, pred, categories)
     col = counts.sum(0)
-    m = np.where(col > 0, counts / np.where(col > 0, col, 1.0), np.eye(k))
-    return m
+    return np.where(col > 0, counts / np.where(col > 0, col, 1.0), np.eye(len(categories)))
 
 
 def shrunk_misclassification(truth: np.ndarray, pred: np.ndarray, categories: list[str], pooled: np.ndarray,
@@ -161,10 +165,7 @@ def shrunk_misclassification(truth: np.ndarray, pred: np.ndarray, categories: li
     ``pooled`` one (partial pooling): column ``i`` is ``(counts[:, i] + strength * pooled[:, i]) /
     (n_i + strength)``, so a source with many labels of theme ``i`` keeps its own error rates
     for it and one with few keeps the pooled ones (``strength``: a number of labels)."""
-    k = len(categories)
-    index = {c: n for n, c in enumerate(categories)}
-    counts = np.zeros((k, k))
-    np.add.at(counts, ([index[x] for x in pred], [index[x] for x in truth]), 1.0)
+    counts = confusion_counts(truth, pred, categories)
     col = counts.sum(0) + strength
     return np.where(col > 0, (counts + strength * pooled) / np.where(col > 0, col, 1.0), pooled)
 
