@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import SEED_CODEBOOK, SEED_CORPUS
@@ -160,3 +161,31 @@ def test_a_damaged_parse_shard_is_discarded_and_the_sentences_parsed_again(count
         assert parse_speakers(texts) == first
     assert "discarded" in caplog.text and counted["parsed"] == 6
     assert first[1].mentions and first[1].mentions[0].name == "Reuters"
+
+
+def test_findings_handed_over_within_a_run_are_used_not_computed_again(counted, tmp_path):
+    """The dask engine computes a text that several partitions share once and hands its findings
+    to the other partitions (``reuse.given``): those are used as found, even with the cache off,
+    and give what computing them would; the manifest counts what a run computed."""
+    from framescope import reuse
+    from framescope.artifacts import sha256_text
+    from framescope.engines.pipeline import run
+    from framescope.measures.speakers import parse_speakers, speaker_records
+    from framescope.measures.tone import tone_scores
+
+    texts = ['"We will not yield," the ambassador said.', "According to Reuters, talks ended.",
+             "Wang Yi told reporters the visit was a success."]
+    handed = {"speakers": {sha256_text(t): r for t, r in zip(texts[:2], speaker_records(texts[:2], cache=False))},
+              "tone": {sha256_text(texts[0]): 0.5}}
+    assert counted["parsed"] == 2
+    with reuse.given(handed):
+        got = parse_speakers(texts, cache=False)
+        tone = tone_scores(pd.DataFrame({"text": texts}), cache=False)
+    assert counted["parsed"] == 3 and counted["scored"] == 2  # only what was not handed over
+    assert tone.iloc[0] == 0.5  # the handed-over score is the one used
+    assert got == parse_speakers(texts, cache=False) and counted["parsed"] == 6  # outside the block: computed
+
+    parsed, scored = counted["parsed"], counted["scored"]
+    study = run(_cfg(tmp_path / "a", cache=False))
+    computed = _manifest(study)["engine"]["computed"]
+    assert computed == {"speakers": counted["parsed"] - parsed, "tone": counted["scored"] - scored}

@@ -25,6 +25,7 @@ the cache.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -248,19 +249,46 @@ def add_records(kind: str, version: dict, records: dict) -> None:
         log.warning("could not keep the %s records in the cache (%s); the run goes on", kind, e)
 
 
+_MISSING = object()
+_GIVEN: dict[str, dict] = {}  # kind -> {text sha256: record}: results computed elsewhere in this run
+COMPUTED: dict[str, int] = {}  # kind -> texts per_text computed in this process (not taken from anywhere)
+
+
+@contextlib.contextmanager
+def given(records: dict[str, dict]):
+    """Within the block, :func:`per_text` takes ``records`` (``{kind: {text sha256: record}}``)
+    as found, before the cache and before computing: the results of this code for those texts,
+    computed elsewhere in the same run (the dask engine computes each text that several
+    partitions share once, in one partition, and hands the records to the others)."""
+    before = dict(_GIVEN)
+    _GIVEN.update(records)
+    try:
+        yield
+    finally:
+        _GIVEN.clear()
+        _GIVEN.update(before)
+
+
 def per_text(kind: str, version: dict, texts, compute, cache: bool = True, to_record=None, from_record=None) -> dict:
-    """``{text: result}`` for each distinct text: ``compute(list of texts) -> list of results`` for
-    the texts not kept under ``kind``/``version``, the kept records (``from_record``) for the rest;
-    with ``cache`` off nothing is read or kept. New results are kept as records (``to_record``)."""
+    """``{text: result}`` for each distinct text: the records :func:`given` for this ``kind`` (if
+    any), then the kept records under ``kind``/``version`` (``from_record``), and
+    ``compute(list of texts) -> list of results`` for the rest; with ``cache`` off nothing is
+    read or kept. New results are kept as records (``to_record``) and counted in ``COMPUTED``."""
     unique = list(dict.fromkeys(texts))
-    if not cache:
-        return dict(zip(unique, compute(unique)))
-    kept = read_records(kind, version)
-    keys = {t: sha256_text(t) for t in unique}
-    found = {t: (from_record or (lambda r: r))(kept[keys[t]]) for t in unique if keys[t] in kept}
+    from_record = from_record or (lambda r: r)
+    sources = [d for d in (_GIVEN.get(kind), read_records(kind, version) if cache else None) if d]
+    keys = {t: sha256_text(t) for t in unique} if sources else {}
+    found = {}
+    for t, k in keys.items():
+        record = next((d[k] for d in sources if k in d), _MISSING)
+        if record is not _MISSING:
+            found[t] = from_record(record)
     todo = [t for t in unique if t not in found]
     if todo:
         new = dict(zip(todo, compute(todo)))
-        add_records(kind, version, {keys[t]: (to_record or (lambda r: r))(v) for t, v in new.items()})
+        COMPUTED[kind] = COMPUTED.get(kind, 0) + len(todo)
+        if cache:
+            keys = keys or {t: sha256_text(t) for t in todo}
+            add_records(kind, version, {keys[t]: (to_record or (lambda r: r))(v) for t, v in new.items()})
         found.update(new)
     return found

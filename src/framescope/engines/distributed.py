@@ -10,23 +10,36 @@ step whose cost grows with the corpus runs on the workers, one task per partitio
 2. the theme model is fitted once, on the client, on the sample of whole documents that
    ``themes.sample.fit_sample_documents`` draws (``themes.fit_sample``), gathered from the workers
    (``sample_rows``);
-3. ``assign_and_measure``: every sentence of the partition gets the fit's own theme (sample
+3. texts that several partitions share (wire copy, boilerplate) are scored and parsed once:
+   ``text_keys`` returns the sha256 digests of the partition's distinct texts that tone scores
+   (every sentence) and that the voices parse (body sentences with a speech cue); the client
+   finds the digests that more than one partition holds (``shared_texts``); ``score_shared``
+   computes each such text's tone and speaker parse in the first partition that holds it; the
+   client hands the findings (keyed by digest: no text travels) to every partition holding the
+   text, and the next step takes them as found (``reuse.given``). So, like the local engine, the
+   cluster computes each distinct text once, except the few sentences the voices parse for their
+   document's context (a role's name elsewhere in the document), which are parsed per partition.
+   The manifest's ``engine`` gives ``shared_texts`` and ``computed`` (texts computed, per kind);
+4. ``assign_and_measure``: every sentence of the partition gets the fit's own theme (sample
    sentences) or the fitted model's (the rest), then tone, frame scores and voice; the rows are
    written beside the partition and the task returns only the partition's partials of the
    study's measures (``framing.measure_partials``: counts per cluster, cell, frame, term and
    speaker; tone sums per cluster; vector sums per cell);
-4. ``candidates``: exemplar and contrast-pair candidates of the partition, given the centroids
+5. ``candidates``: exemplar and contrast-pair candidates of the partition, given the centroids
    combined on the client (capped per cell and per theme × source pair, no text);
-5. ``sentence_texts``: the texts of the chosen contrast pairs.
+6. ``sentence_texts``: the texts of the chosen contrast pairs.
 
 The client (the stage sequence) combines the partials into the tables (``framing.measure_tables``,
 ``framing.settle_candidates``) and writes the study, streaming ``sentences.parquet`` from the
 partition files one at a time (``write.write_study``). It never holds the sentence rows or
-their vectors, except the fit sample.
+their vectors, except the fit sample; it holds the tone and speaker findings of the shared texts,
+keyed by digest (at 1M sentences of which 100k distinct, the 100k scores and their parses).
 
 Why the result equals the local engine's, bit for bit (on one machine): both engines run the same functions
 (``stages.theme_and_measure``, the partials and their combination) on the same partitions, so
-every embedding batch and matrix product sees the same rows; segmentation, sentence ids, context
+every embedding batch and matrix product sees the same rows; a text's tone and speaker parse
+depend on that text alone (``tone.tone_scores``, ``speakers.parse_speakers``), so where they are
+computed changes nothing; segmentation, sentence ids, context
 mixing, acronyms and voices depend on nothing outside a sentence's own document, and no document
 is split; the fit sees the same sample; the model reaches the workers through its safetensors +
 JSON files, which hold its arrays exactly; resampling clusters (paragraphs or documents) never
@@ -46,6 +59,7 @@ a temporary folder beside the study, removed at the end.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -56,7 +70,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framescope.artifacts import staging_prefix, stored
+from framescope.artifacts import sha256_text, staging_prefix, stored
 from framescope.config import EmbedConfig, MeasureConfig, RunConfig
 from framescope.engines.stages import body_per_document, fitted_rows, reuses, theme_and_measure
 from framescope.engines.study import StudyRun, embedder_for, resolve_out
@@ -117,19 +131,72 @@ def sample_rows(work: str, part: int, doc_ids: list[str]) -> tuple[pd.DataFrame,
     return sentences[keep].reset_index(drop=True), vectors[keep]
 
 
-def assign_and_measure(work: str, part: int, fitted: pd.DataFrame, model_dir: str, doc_ids: list[str],
-                       embed: dict, frames, measures: dict, reuse: bool = True) -> dict:
-    """Themes, tone, frame scores and voices of one partition's sentences, written beside it;
-    returns the partition's partials of the study's measures (``framing.measure_partials``)."""
+def _digests(texts) -> np.ndarray:
+    """The sha256 digest of each text, as 32-byte values (sortable: ``np.unique``)."""
+    return np.array([hashlib.sha256(t.encode("utf-8")).digest() for t in texts], dtype="V32").reshape(-1)
+
+
+def _per_text_inputs(sentences: pd.DataFrame) -> dict[str, list[str]]:
+    """The distinct texts of a partition that the per-text measures compute: ``tone`` every
+    sentence's (``tone.tone_scores``), ``speakers`` the body sentences with a speech cue (what
+    ``voices.voice_frame`` parses first)."""
+    from framescope.measures.speakers import has_cue
+
+    texts = sentences["text"].map(lambda t: t if isinstance(t, str) else "")  # as voice_frame reads them
+    body = sentences["is_body"].fillna(False).astype(bool).to_numpy()
+    return {"tone": list(dict.fromkeys(sentences["text"].fillna("").astype(str))),  # as tone_scores reads them
+            "speakers": [t for t in dict.fromkeys(texts[body]) if has_cue(t)]}
+
+
+def text_keys(work: str, part: int) -> dict[str, np.ndarray]:
+    """The digests of the partition's per-text inputs (:func:`_per_text_inputs`), not the texts."""
+    sentences = pd.read_parquet(Path(work) / f"sentences-{part:05d}.parquet", columns=["text", "is_body"])
+    return {kind: _digests(texts) for kind, texts in _per_text_inputs(sentences).items()}
+
+
+def score_shared(work: str, part: int, owned: dict[str, np.ndarray], reuse: bool = True) -> tuple[dict, dict]:
+    """Tone and speaker records (``{text sha256: record}`` per kind) of the partition's texts
+    whose digests are ``owned``, and how many texts this computed per kind."""
+    from framescope.measures.speakers import speaker_records
+    from framescope.measures.tone import tone_scores
+    from framescope.reuse import COMPUTED
+
+    sentences = pd.read_parquet(Path(work) / f"sentences-{part:05d}.parquet", columns=["text", "is_body"])
+    before = dict(COMPUTED)
+    out = {}
+    for kind, texts in _per_text_inputs(sentences).items():
+        mine = set(owned[kind].tolist())
+        texts = [t for t, d in zip(texts, _digests(texts).tolist()) if d in mine]
+        found = (tone_scores(pd.DataFrame({"text": texts}), reuse).tolist() if kind == "tone"
+                 else speaker_records(texts, reuse))
+        out[kind] = {sha256_text(t): r for t, r in zip(texts, found)}
+    return out, _computed_since(before)
+
+
+def _computed_since(before: dict) -> dict:
+    from framescope.reuse import COMPUTED
+
+    return {k: v - before.get(k, 0) for k, v in COMPUTED.items() if v - before.get(k, 0)}
+
+
+def assign_and_measure(work: str, part: int, fitted: pd.DataFrame, given: dict, model_dir: str,
+                       doc_ids: list[str], embed: dict, frames, measures: dict, reuse: bool = True) -> tuple[dict, dict]:
+    """Themes, tone, frame scores and voices of one partition's sentences, written beside it,
+    with the tone and speaker records ``given`` (``reuse.given``) for the texts that other
+    partitions share; returns the partition's partials of the study's measures
+    (``framing.measure_partials``) and how many texts this computed per kind."""
+    from framescope import reuse as kept
     from framescope.measures.framing import measure_partials
 
     w = Path(work)
     sentences = pd.read_parquet(w / f"sentences-{part:05d}.parquet")
     vectors = np.load(w / f"vectors-{part:05d}.npy", allow_pickle=False)
-    out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames,
-                            reuse)
+    before = dict(kept.COMPUTED)
+    with kept.given(given):
+        out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames,
+                                reuse)
     stored(out).to_parquet(w / f"measured-{part:05d}.parquet", index=False)  # as the study stores it
-    return measure_partials(out, vectors, MeasureConfig.model_validate(measures))
+    return measure_partials(out, vectors, MeasureConfig.model_validate(measures)), _computed_since(before)
 
 
 _MEASURED = ["sentence_id", "doc_id", "source", "paragraph", "text", "is_body", "theme", "also_themes", "tone"]
@@ -168,6 +235,24 @@ def sentence_texts(work: str, part: int, ids: list[str]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- client side
+
+def shared_texts(keys: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Of the texts that more than one partition holds (``keys``: each partition's distinct
+    digests, in partition order), per partition: those it computes (it is the first to hold
+    them) and all that it holds."""
+    sizes = [len(k) for k in keys]
+    if not sum(sizes):
+        return list(keys), list(keys)
+    every = np.concatenate(keys)
+    part = np.repeat(np.arange(len(keys)), sizes)
+    _, first, inverse, counts = np.unique(every, return_index=True, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    shared = counts[inverse] > 1
+    owns = shared & (part[first][inverse] == part)  # the first occurrence lies in the lowest partition
+    cuts = np.cumsum([0, *sizes])
+    return ([every[a:b][owns[a:b]] for a, b in zip(cuts, cuts[1:])],
+            [every[a:b][shared[a:b]] for a, b in zip(cuts, cuts[1:])])
+
 
 def _client(cfg: RunConfig):
     """(client, cluster or None): connect to ``cfg.scheduler``, else start a loopback LocalCluster."""
@@ -280,9 +365,39 @@ class DaskExecutor:
     def measure(self, study: StudyRun, model, sample: pd.DataFrame, sample_docs: list[str]) -> list[dict]:
         model.save(self.work / "model")  # the workers load it from its safetensors + JSON files
         by_part = [fitted_rows(model, sample, self.documents["doc_id"].iloc[a:b]) for a, b in self.bounds]
-        return self._map(assign_and_measure, by_part,
+        given, computed = self.shared_records(reuses(study.cfg))
+        done = self._map(assign_and_measure, by_part, given,
                          same=(str(self.work / "model"), sample_docs, self.embed_cfg, study.frames, self.measures,
                                reuses(study.cfg)))
+        for _, n in done:
+            for kind, k in n.items():
+                computed[kind] = computed.get(kind, 0) + k
+        self.computed = dict(sorted(computed.items()))
+        return [partials for partials, _ in done]
+
+    def shared_records(self, reuse: bool) -> tuple[list[dict], dict]:
+        """The tone and speaker records each partition is given (``reuse.given``): those of its
+        texts that other partitions also hold, each computed once, in the first partition that
+        holds it (the local engine computes each distinct text of the corpus once; without this,
+        the workers would compute a text once per partition that holds it: wire copy, boilerplate,
+        a corpus read in twice). Returns them and how many texts this computed per kind."""
+        keys = self._map(text_keys)
+        owned, held = {}, {}
+        for kind in ("tone", "speakers"):
+            owned[kind], held[kind] = shared_texts([k[kind] for k in keys])
+        scored = self._map(score_shared, [{kind: owned[kind][q] for kind in owned} for q in self.parts],
+                           same=(reuse,))
+        records: dict[str, dict] = {kind: {} for kind in owned}
+        computed: dict[str, int] = {}
+        for found, n in scored:
+            for kind, r in found.items():
+                records[kind].update(r)
+            for kind, k in n.items():
+                computed[kind] = computed.get(kind, 0) + k
+        self.shared = {kind: len(r) for kind, r in records.items()}
+        given = [{kind: {h: records[kind][h] for h in (d.hex() for d in held[kind][q].tolist())} for kind in held}
+                 for q in self.parts]
+        return given, computed
 
     def candidates(self, study: StudyRun, centroids: dict, limit: int) -> list[dict]:
         return self._map(candidates, same=(len(self.parts), self.measures, centroids, limit))
@@ -298,4 +413,5 @@ class DaskExecutor:
 
     @property
     def info(self) -> dict:
-        return {"scheduler": self.address, "workers": self.n_workers, "partitions": len(self.parts)}
+        return {"scheduler": self.address, "workers": self.n_workers, "partitions": len(self.parts),
+                "shared_texts": getattr(self, "shared", {}), "computed": getattr(self, "computed", {})}

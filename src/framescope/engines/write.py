@@ -8,7 +8,7 @@ import pandas as pd
 import yaml
 
 from framescope.artifacts import (
-    package_versions, sha256_file, sha256_text, staging_dir, stored, write_json, write_table,
+    package_versions, sha256_file, staging_dir, stored, write_json, write_table,
 )
 from framescope.engines.study import StudyRun
 from framescope.measures.frames import frames_digest

@@ -212,6 +212,12 @@ def parse_speakers(texts: list[str], cache: bool = True, workers: int | None = 1
     return [found[t] for t in texts]
 
 
+def speaker_records(texts: list[str], cache: bool = True) -> list[list]:
+    """What :func:`parse_speakers` finds in each text, as the records the cache keeps (and
+    ``reuse.given`` takes)."""
+    return [_to_record(p) for p in parse_speakers(texts, cache)]
+
+
 def _parse_records(texts: list[str]) -> list[list]:
     """The records of :func:`sentence_speakers` of each text, in this process."""
     return [_to_record(sentence_speakers(d)) for d in english_pipeline().pipe(texts, batch_size=BATCH_SIZE)]
