@@ -64,7 +64,7 @@ def test_folds_adapt_to_small_label_sets():
 
 
 @pytest.mark.parametrize("truth, why", [
-    (["a"] * 10 + ["b"] * 9, f"19 labels"),
+    (["a"] * 10 + ["b"] * 9, "19 labels"),
     (["a"] * 25 + ["b"], "1 theme(s) with two or more"),
     (["a"] * 30, "1 theme(s) with two or more"),
 ])

@@ -29,7 +29,7 @@ import pytest
 
 import numpy as np
 
-from framescope.artifacts import LAYOUT_COLUMNS, TABLES, read_manifest, sha256_file, table_differences
+from framescope.artifacts import TABLES, read_manifest, sha256_file, table_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "artifacts" / "seed"

@@ -170,12 +170,12 @@ def test_findings_handed_over_within_a_run_are_used_not_computed_again(counted, 
     from framescope import reuse
     from framescope.artifacts import sha256_text
     from framescope.engines.pipeline import run
-    from framescope.measures.speakers import parse_speakers, speaker_records
+    from framescope.measures.speakers import parse_speakers, to_record
     from framescope.measures.tone import tone_scores
 
     texts = ['"We will not yield," the ambassador said.', "According to Reuters, talks ended.",
              "Wang Yi told reporters the visit was a success."]
-    handed = {"speakers": {sha256_text(t): r for t, r in zip(texts[:2], speaker_records(texts[:2], cache=False))},
+    handed = {"speakers": {sha256_text(t): r for t, r in zip(texts[:2], map(to_record, parse_speakers(texts[:2], cache=False)))},
               "tone": {sha256_text(texts[0]): 0.5}}
     assert counted["parsed"] == 2
     with reuse.given(handed):

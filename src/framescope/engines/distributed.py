@@ -16,10 +16,13 @@ step whose cost grows with the corpus runs on the workers, one task per partitio
    finds the digests that more than one partition holds (``shared_texts``); ``score_shared``
    computes each such text's tone and speaker parse in the first partition that holds it; the
    client hands the findings (keyed by digest: no text travels) to every partition holding the
-   text, and the next step takes them as found (``reuse.given``). So, like the local engine, the
-   cluster computes each distinct text once, except the few sentences the voices parse for their
-   document's context (a role's name elsewhere in the document), which are parsed per partition.
-   The manifest's ``engine`` gives ``shared_texts`` and ``computed`` (texts computed, per kind);
+   text, and the later steps take them as found (``reuse.given``). The voices parse in two
+   rounds: ``context_keys`` parses the partition's other speech-cue sentences and keeps every
+   cue parse beside the partition, with the sentences that the voices then parse for their
+   document's names (a role or a one-word name elsewhere in the document); those shared with
+   other partitions are parsed once in the same way (``score_context``). So, like the local
+   engine, the cluster computes each distinct text once. The manifest's ``engine`` gives
+   ``shared_texts`` and ``computed`` (texts computed, per kind);
 4. ``assign_and_measure``: every sentence of the partition gets the fit's own theme (sample
    sentences) or the fitted model's (the rest), then tone, frame scores and voice; the rows are
    written beside the partition and the task returns only the partition's partials of the
@@ -60,6 +63,7 @@ a temporary folder beside the study, removed at the end.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -70,7 +74,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framescope.artifacts import sha256_text, staging_prefix, stored
+from framescope.artifacts import atomic_write_bytes, sha256_text, staging_prefix, stored
 from framescope.config import EmbedConfig, MeasureConfig, RunConfig
 from framescope.engines.stages import body_per_document, fitted_rows, reuses, theme_and_measure
 from framescope.engines.study import StudyRun, embedder_for, resolve_out
@@ -136,41 +140,89 @@ def _digests(texts) -> np.ndarray:
     return np.array([hashlib.sha256(t.encode("utf-8")).digest() for t in texts], dtype="V32").reshape(-1)
 
 
-def _per_text_inputs(sentences: pd.DataFrame) -> dict[str, list[str]]:
-    """The distinct texts of a partition that the per-text measures compute: ``tone`` every
-    sentence's (``tone.tone_scores``), ``speakers`` the body sentences with a speech cue (what
-    ``voices.voice_frame`` parses first)."""
-    from framescope.measures.speakers import has_cue
+_VOICE_COLUMNS = ["doc_id", "paragraph", "position", "text", "is_body"]  # what voices.voice_frame reads
 
-    texts = sentences["text"].map(lambda t: t if isinstance(t, str) else "")  # as voice_frame reads them
-    body = sentences["is_body"].fillna(False).astype(bool).to_numpy()
-    return {"tone": list(dict.fromkeys(sentences["text"].fillna("").astype(str))),  # as tone_scores reads them
-            "speakers": [t for t in dict.fromkeys(texts[body]) if has_cue(t)]}
+
+def _per_text_inputs(sentences: pd.DataFrame) -> dict[str, list[str]]:
+    """The distinct texts of a partition that the per-text measures compute first: ``tone``
+    every sentence's (as ``tone.tone_scores`` reads them), ``speakers`` the body sentences with a
+    speech cue (``voices.speech_texts``)."""
+    from framescope.measures.voices import speech_texts
+
+    return {"tone": list(dict.fromkeys(sentences["text"].fillna("").astype(str))),
+            "speakers": speech_texts(sentences)}
+
+
+def _sentences(work: str, part: int) -> pd.DataFrame:
+    return pd.read_parquet(Path(work) / f"sentences-{part:05d}.parquet", columns=_VOICE_COLUMNS)
 
 
 def text_keys(work: str, part: int) -> dict[str, np.ndarray]:
     """The digests of the partition's per-text inputs (:func:`_per_text_inputs`), not the texts."""
-    sentences = pd.read_parquet(Path(work) / f"sentences-{part:05d}.parquet", columns=["text", "is_body"])
-    return {kind: _digests(texts) for kind, texts in _per_text_inputs(sentences).items()}
+    return {kind: _digests(texts) for kind, texts in _per_text_inputs(_sentences(work, part)).items()}
+
+
+def _records(kind: str, texts: list[str], reuse: bool) -> list:
+    """The tone scores or speaker parses of ``texts``, as the cache keeps them."""
+    from framescope.measures.speakers import parse_speakers, to_record
+    from framescope.measures.tone import tone_scores
+
+    if kind == "tone":
+        return tone_scores(pd.DataFrame({"text": texts}), reuse).tolist()
+    return [to_record(p) for p in parse_speakers(texts, reuse)]
+
+
+def _owned_records(texts: dict[str, list[str]], owned: dict[str, np.ndarray], reuse: bool) -> tuple[dict, dict]:
+    from framescope.reuse import COMPUTED
+
+    before = dict(COMPUTED)
+    out = {}
+    for kind, mine in owned.items():
+        mine = set(mine.tolist())
+        todo = [t for t, d in zip(texts[kind], _digests(texts[kind]).tolist()) if d in mine]
+        out[kind] = {sha256_text(t): r for t, r in zip(todo, _records(kind, todo, reuse))}
+    return out, _computed_since(before)
 
 
 def score_shared(work: str, part: int, owned: dict[str, np.ndarray], reuse: bool = True) -> tuple[dict, dict]:
     """Tone and speaker records (``{text sha256: record}`` per kind) of the partition's texts
     whose digests are ``owned``, and how many texts this computed per kind."""
-    from framescope.measures.speakers import speaker_records
-    from framescope.measures.tone import tone_scores
-    from framescope.reuse import COMPUTED
+    return _owned_records(_per_text_inputs(_sentences(work, part)), owned, reuse)
 
-    sentences = pd.read_parquet(Path(work) / f"sentences-{part:05d}.parquet", columns=["text", "is_body"])
-    before = dict(COMPUTED)
-    out = {}
-    for kind, texts in _per_text_inputs(sentences).items():
-        mine = set(owned[kind].tolist())
-        texts = [t for t, d in zip(texts, _digests(texts).tolist()) if d in mine]
-        found = (tone_scores(pd.DataFrame({"text": texts}), reuse).tolist() if kind == "tone"
-                 else speaker_records(texts, reuse))
-        out[kind] = {sha256_text(t): r for t, r in zip(texts, found)}
-    return out, _computed_since(before)
+
+def _parsed_file(work: str, part: int) -> Path:
+    return Path(work) / f"speakers-{part:05d}.json"
+
+
+def context_keys(work: str, part: int, given: dict, reuse: bool = True) -> tuple[dict, dict]:
+    """The partition's speech-cue sentences parsed (those that other partitions share are
+    ``given``; the rest are parsed here), kept beside the partition with the texts that the
+    voices then parse for their document's names (``voices.context_texts``); returns those
+    texts' digests, and how many texts this computed."""
+    from framescope import reuse as kept
+    from framescope.measures.speakers import from_record, parse_speakers, to_record
+    from framescope.measures.voices import context_texts
+
+    sentences = _sentences(work, part)
+    cue = _per_text_inputs(sentences)["speakers"]
+    before = dict(kept.COMPUTED)
+    with kept.given(given):
+        records = [to_record(p) for p in parse_speakers(cue, reuse)]
+    context = context_texts(sentences, {t: from_record(r) for t, r in zip(cue, records)})
+    blob = {"speakers": {sha256_text(t): r for t, r in zip(cue, records)}, "context": context}
+    atomic_write_bytes(_parsed_file(work, part), json.dumps(blob, ensure_ascii=False).encode("utf-8"))
+    return {"speakers": _digests(context)}, _computed_since(before)
+
+
+def _kept_parses(work: str, part: int) -> dict:
+    path = _parsed_file(work, part)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"speakers": {}, "context": []}
+
+
+def score_context(work: str, part: int, owned: dict[str, np.ndarray], reuse: bool = True) -> tuple[dict, dict]:
+    """Speaker records of the partition's context texts (:func:`context_keys`) whose digests
+    are ``owned``, and how many texts this computed."""
+    return _owned_records({"speakers": _kept_parses(work, part)["context"]}, owned, reuse)
 
 
 def _computed_since(before: dict) -> dict:
@@ -191,6 +243,8 @@ def assign_and_measure(work: str, part: int, fitted: pd.DataFrame, given: dict, 
     w = Path(work)
     sentences = pd.read_parquet(w / f"sentences-{part:05d}.parquet")
     vectors = np.load(w / f"vectors-{part:05d}.npy", allow_pickle=False)
+    parsed = _kept_parses(work, part)["speakers"]  # this partition's speech-cue sentences (context_keys)
+    given = {**given, "speakers": {**parsed, **given.get("speakers", {})}}
     before = dict(kept.COMPUTED)
     with kept.given(given):
         out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames,
@@ -380,23 +434,40 @@ class DaskExecutor:
         texts that other partitions also hold, each computed once, in the first partition that
         holds it (the local engine computes each distinct text of the corpus once; without this,
         the workers would compute a text once per partition that holds it: wire copy, boilerplate,
-        a corpus read in twice). Returns them and how many texts this computed per kind."""
-        keys = self._map(text_keys)
-        owned, held = {}, {}
-        for kind in ("tone", "speakers"):
-            owned[kind], held[kind] = shared_texts([k[kind] for k in keys])
-        scored = self._map(score_shared, [{kind: owned[kind][q] for kind in owned} for q in self.parts],
-                           same=(reuse,))
-        records: dict[str, dict] = {kind: {} for kind in owned}
+        a corpus read in twice). Speech-cue sentences are parsed first, then the sentences that
+        the voices parse for their document's names, which depend on the first parse. Returns the
+        records and how many texts this computed per kind."""
         computed: dict[str, int] = {}
-        for found, n in scored:
-            for kind, r in found.items():
-                records[kind].update(r)
+        self.shared = {}
+
+        def once(step, keys: dict[str, list[np.ndarray]], records: dict[str, dict]) -> list[dict]:
+            """Each partition's shared texts computed by ``step`` in their first holder; the
+            records each partition holds."""
+            owned, held = {}, {}
+            for kind, k in keys.items():
+                owned[kind], held[kind] = shared_texts(k)
+            for found, n in self._map(step, [{kind: owned[kind][q] for kind in owned} for q in self.parts],
+                                      same=(reuse,)):
+                for kind, r in found.items():
+                    records.setdefault(kind, {}).update(r)
+                add(n)
+            for kind, o in owned.items():  # each shared text has one owner
+                self.shared[kind] = self.shared.get(kind, 0) + sum(len(x) for x in o)
+            return [{kind: {d.hex(): records[kind][d.hex()] for d in held[kind][q].tolist()} for kind in held}
+                    for q in self.parts]
+
+        def add(n: dict) -> None:
             for kind, k in n.items():
                 computed[kind] = computed.get(kind, 0) + k
-        self.shared = {kind: len(r) for kind, r in records.items()}
-        given = [{kind: {h: records[kind][h] for h in (d.hex() for d in held[kind][q].tolist())} for kind in held}
-                 for q in self.parts]
+
+        keys = self._map(text_keys)
+        records: dict[str, dict] = {}
+        first = once(score_shared, {kind: [k[kind] for k in keys] for kind in ("tone", "speakers")}, records)
+        context = self._map(context_keys, [{"speakers": g["speakers"]} for g in first], same=(reuse,))
+        for _, n in context:
+            add(n)
+        then = once(score_context, {"speakers": [k["speakers"] for k, _ in context]}, {})
+        given = [{"tone": a["tone"], "speakers": b["speakers"]} for a, b in zip(first, then)]
         return given, computed
 
     def candidates(self, study: StudyRun, centroids: dict, limit: int) -> list[dict]:

@@ -205,30 +205,26 @@ def parse_speakers(texts: list[str], cache: bool = True, workers: int | None = 1
     if not texts:
         return []
     def parse(todo: list[str]) -> list[SentenceSpeakers]:
-        return [_from_record(r) for r in in_runs(_parse_records, todo, workers, min_parallel, BATCH_SIZE)]
+        return [from_record(r) for r in in_runs(_parse_records, todo, workers, min_parallel, BATCH_SIZE)]
 
     found = per_text("speakers", {"model": MODEL_ID, "package": MODEL_VERSION}, texts, parse, cache,
-                     _to_record, _from_record)
+                     to_record, from_record)
     return [found[t] for t in texts]
-
-
-def speaker_records(texts: list[str], cache: bool = True) -> list[list]:
-    """What :func:`parse_speakers` finds in each text, as the records the cache keeps (and
-    ``reuse.given`` takes)."""
-    return [_to_record(p) for p in parse_speakers(texts, cache)]
 
 
 def _parse_records(texts: list[str]) -> list[list]:
     """The records of :func:`sentence_speakers` of each text, in this process."""
-    return [_to_record(sentence_speakers(d)) for d in english_pipeline().pipe(texts, batch_size=BATCH_SIZE)]
+    return [to_record(sentence_speakers(d)) for d in english_pipeline().pipe(texts, batch_size=BATCH_SIZE)]
 
 
-def _to_record(p: SentenceSpeakers) -> list:
+def to_record(p: SentenceSpeakers) -> list:
+    """What :func:`sentence_speakers` found, as the JSON record the cache keeps (and ``reuse.given`` takes)."""
     return [[[m.start, m.name, m.kind, m.text] for m in p.mentions], [list(r) for r in p.roles],
             [list(n) for n in p.names]]
 
 
-def _from_record(r: list) -> SentenceSpeakers:
+def from_record(r: list) -> SentenceSpeakers:
+    """The inverse of :func:`to_record`."""
     return SentenceSpeakers(mentions=[Mention(*m) for m in r[0]], roles=[tuple(x) for x in r[1]],
                             names=[tuple(x) for x in r[2]])
 

@@ -216,6 +216,61 @@ def _kept(m, named: dict, roles: dict, person_words: set) -> tuple[str, str] | s
     return m.name, KINDS[m.kind]
 
 
+class _Rows:
+    """What :func:`voice_frame` reads of each sentence (positional rows of the input)."""
+
+    def __init__(self, sentences: pd.DataFrame):
+        if "text" not in sentences.columns:
+            raise InputError("sentences table has no 'text' column")
+        df = sentences.reset_index(drop=True)
+        self.n = len(df)
+        self.text = df["text"].map(lambda t: t if isinstance(t, str) else "")
+        self.doc = df["doc_id"].astype(str) if "doc_id" in df.columns else pd.Series("d", index=df.index)
+        self.para = df["paragraph"] if "paragraph" in df.columns else pd.Series(0, index=df.index)
+        pos = df["position"] if "position" in df.columns else pd.Series(range(len(df)), index=df.index)
+        self.body = (df["is_body"].fillna(False).astype(bool) if "is_body" in df.columns
+                     else pd.Series(True, index=df.index))
+        self.order = pd.DataFrame({"doc": self.doc, "pos": pos}).sort_values(["doc", "pos"], kind="stable")
+
+    def cue(self) -> list[int]:
+        """Body sentences with a speech cue: parsed first."""
+        from framescope.measures.speakers import has_cue
+
+        return [i for i in self.order.index if self.body.iat[i] and has_cue(self.text.iat[i])]
+
+    def context(self, parsed: dict) -> list[int]:
+        """The other body sentences to parse, given the parse of the cue sentences (``parsed``:
+        row -> SentenceSpeakers): a document whose speakers include a role ("the president said")
+        or a one-word name ("Yang vowed") also needs the titled and full names of its other
+        sentences ("Yang Jiechi, director of")."""
+        from framescope.measures.speakers import has_role
+
+        doc, text = self.doc, self.text
+        role_docs = {doc.iat[i] for i, p in parsed.items() if any(m.kind == "role" for m in p.mentions)}
+        words: dict[str, set[str]] = {}
+        for i, p in parsed.items():
+            for m in p.mentions:
+                if m.kind in ("PERSON", "ORG", "propn") and " " not in m.name:
+                    words.setdefault(doc.iat[i], set()).add(m.name)
+        return [i for i in self.order.index if i not in parsed and self.body.iat[i] and (
+            doc.iat[i] in role_docs and has_role(text.iat[i])
+            or any(re.search(rf"\b{re.escape(w)}\b", text.iat[i]) for w in words.get(doc.iat[i], ())))]
+
+
+def speech_texts(sentences: pd.DataFrame) -> list[str]:
+    """The distinct texts :func:`voice_frame` parses first: body sentences with a speech cue."""
+    rows = _Rows(sentences)
+    return list(dict.fromkeys(rows.text.iat[i] for i in rows.cue()))
+
+
+def context_texts(sentences: pd.DataFrame, found: dict) -> list[str]:
+    """The distinct texts :func:`voice_frame` parses next, for their document's names, given what
+    the parse found in each of :func:`speech_texts` (``found``: text -> SentenceSpeakers)."""
+    rows = _Rows(sentences)
+    parsed = {i: found[rows.text.iat[i]] for i in rows.cue()}
+    return list(dict.fromkeys(rows.text.iat[i] for i in rows.context(parsed)))
+
+
 def voice_frame(sentences: pd.DataFrame, cache: bool = True, workers: int | None = 1) -> pd.DataFrame:
     """``voice`` (the speaker's name, merged within its document), ``voice_kind`` (person /
     organisation) and ``voice_as_written`` (the words that name the speaker in the sentence:
@@ -224,36 +279,19 @@ def voice_frame(sentences: pd.DataFrame, cache: bool = True, workers: int | None
     sentences when there is no ``is_body`` column). ``cache``: reuse and keep spaCy's
     findings per sentence (``speakers.parse_speakers``, over ``workers`` processes: the same
     findings for any number)."""
-    from framescope.measures.speakers import has_cue, has_role, parse_speakers
+    from framescope.measures.speakers import parse_speakers
 
-    if "text" not in sentences.columns:
-        raise InputError("sentences table has no 'text' column")
-    df = sentences.reset_index(drop=True)
-    text = df["text"].map(lambda t: t if isinstance(t, str) else "")
-    doc = df["doc_id"].astype(str) if "doc_id" in df.columns else pd.Series("d", index=df.index)
-    para = df["paragraph"] if "paragraph" in df.columns else pd.Series(0, index=df.index)
-    pos = df["position"] if "position" in df.columns else pd.Series(range(len(df)), index=df.index)
-    body = df["is_body"].fillna(False).astype(bool) if "is_body" in df.columns else pd.Series(True, index=df.index)
-    order = pd.DataFrame({"doc": doc, "pos": pos}).sort_values(["doc", "pos"], kind="stable")
-    cue = [i for i in order.index if body.iat[i] and has_cue(text.iat[i])]
+    rows = _Rows(sentences)
+    text, para, body = rows.text, rows.para, rows.body
+    cue = rows.cue()
     parsed = dict(zip(cue, parse_speakers([text.iat[i] for i in cue], cache, workers)))
-    # A document whose speakers include a role ("the president said") or a one-word name ("Yang
-    # vowed") also needs the titled and full names of its other sentences ("Yang Jiechi, director of").
-    role_docs = {doc.iat[i] for i, p in parsed.items() if any(m.kind == "role" for m in p.mentions)}
-    words: dict[str, set[str]] = {}
-    for i, p in parsed.items():
-        for m in p.mentions:
-            if m.kind in ("PERSON", "ORG", "propn") and " " not in m.name:
-                words.setdefault(doc.iat[i], set()).add(m.name)
-    extra = [i for i in order.index if i not in parsed and body.iat[i] and (
-        doc.iat[i] in role_docs and has_role(text.iat[i])
-        or any(re.search(rf"\b{re.escape(w)}\b", text.iat[i]) for w in words.get(doc.iat[i], ())))]
+    extra = rows.context(parsed)
     parsed.update(zip(extra, parse_speakers([text.iat[i] for i in extra], cache, workers)))
-    voice: list[str | None] = [None] * len(df)
-    kind: list[str | None] = [None] * len(df)
-    written: list[str | None] = [None] * len(df)
-    for _, rows in order.groupby("doc", sort=False):
-        idx = [i for i in rows.index if body.iat[i]]
+    voice: list[str | None] = [None] * rows.n
+    kind: list[str | None] = [None] * rows.n
+    written: list[str | None] = [None] * rows.n
+    for _, in_doc in rows.order.groupby("doc", sort=False):
+        idx = [i for i in in_doc.index if body.iat[i]]
         found = _document_voices([text.iat[i] for i in idx], [para.iat[i] for i in idx],
                                  {k: parsed[i] for k, i in enumerate(idx) if i in parsed})
         for i, who in zip(idx, found):
