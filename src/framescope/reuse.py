@@ -34,6 +34,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
@@ -251,7 +252,18 @@ def add_records(kind: str, version: dict, records: dict) -> None:
 
 _MISSING = object()
 _GIVEN: dict[str, dict] = {}  # kind -> {text sha256: record}: results computed elsewhere in this run
-COMPUTED: dict[str, int] = {}  # kind -> texts per_text computed in this process (not taken from anywhere)
+COMPUTED: Counter = Counter()  # kind -> texts per_text computed in this process (not taken from anywhere)
+
+
+@contextlib.contextmanager
+def counting():
+    """Yields a ``Counter`` that, after the block, holds the texts :func:`per_text` computed in
+    this process within it, per kind (what a run reports as ``computed``)."""
+    before, counted = Counter(COMPUTED), Counter()
+    try:
+        yield counted
+    finally:
+        counted.update(COMPUTED - before)
 
 
 @contextlib.contextmanager
@@ -286,7 +298,7 @@ def per_text(kind: str, version: dict, texts, compute, cache: bool = True, to_re
     todo = [t for t in unique if t not in found]
     if todo:
         new = dict(zip(todo, compute(todo)))
-        COMPUTED[kind] = COMPUTED.get(kind, 0) + len(todo)
+        COMPUTED[kind] += len(todo)
         if cache:
             keys = keys or {t: sha256_text(t) for t in todo}
             add_records(kind, version, {keys[t]: (to_record or (lambda r: r))(v) for t, v in new.items()})

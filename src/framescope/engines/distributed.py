@@ -69,6 +69,7 @@ import os
 import shutil
 import socket
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -172,16 +173,18 @@ def _records(kind: str, texts: list[str], reuse: bool) -> list:
     return [to_record(p) for p in parse_speakers(texts, reuse)]
 
 
-def _owned_records(texts: dict[str, list[str]], owned: dict[str, np.ndarray], reuse: bool) -> tuple[dict, dict]:
-    from framescope.reuse import COMPUTED
+def _owned_records(texts: dict[str, list[str]], owned: dict[str, np.ndarray], reuse: bool) -> tuple[dict, Counter]:
+    """``{kind: {text sha256: record}}`` of the ``texts`` whose digests are ``owned``, and how
+    many texts this computed per kind."""
+    from framescope.reuse import counting
 
-    before = dict(COMPUTED)
     out = {}
-    for kind, mine in owned.items():
-        mine = set(mine.tolist())
-        todo = [t for t, d in zip(texts[kind], _digests(texts[kind]).tolist()) if d in mine]
-        out[kind] = {sha256_text(t): r for t, r in zip(todo, _records(kind, todo, reuse))}
-    return out, _computed_since(before)
+    with counting() as computed:
+        for kind, mine in owned.items():
+            mine = set(mine.tolist())
+            todo = [(t, d.hex()) for t, d in zip(texts[kind], _digests(texts[kind]).tolist()) if d in mine]
+            out[kind] = dict(zip((h for _, h in todo), _records(kind, [t for t, _ in todo], reuse)))
+    return out, computed
 
 
 def score_shared(work: str, part: int, owned: dict[str, np.ndarray], reuse: bool = True) -> tuple[dict, dict]:
@@ -200,18 +203,17 @@ def context_keys(work: str, part: int, given: dict, reuse: bool = True) -> tuple
     voices then parse for their document's names (``voices.context_texts``); returns those
     texts' digests, and how many texts this computed."""
     from framescope import reuse as kept
-    from framescope.measures.speakers import from_record, parse_speakers, to_record
-    from framescope.measures.voices import context_texts
+    from framescope.measures.speakers import parse_speakers, to_record
+    from framescope.measures.voices import context_texts, speech_texts
 
     sentences = _sentences(work, part)
-    cue = _per_text_inputs(sentences)["speakers"]
-    before = dict(kept.COMPUTED)
-    with kept.given(given):
-        records = [to_record(p) for p in parse_speakers(cue, reuse)]
-    context = context_texts(sentences, {t: from_record(r) for t, r in zip(cue, records)})
-    blob = {"speakers": {sha256_text(t): r for t, r in zip(cue, records)}, "context": context}
+    cue = speech_texts(sentences)
+    with kept.counting() as computed, kept.given(given):
+        found = parse_speakers(cue, reuse)
+    context = context_texts(sentences, dict(zip(cue, found)))
+    blob = {"speakers": {sha256_text(t): to_record(p) for t, p in zip(cue, found)}, "context": context}
     atomic_write_bytes(_parsed_file(work, part), json.dumps(blob, ensure_ascii=False).encode("utf-8"))
-    return {"speakers": _digests(context)}, _computed_since(before)
+    return {"speakers": _digests(context)}, computed
 
 
 def _kept_parses(work: str, part: int) -> dict:
@@ -225,14 +227,8 @@ def score_context(work: str, part: int, owned: dict[str, np.ndarray], reuse: boo
     return _owned_records({"speakers": _kept_parses(work, part)["context"]}, owned, reuse)
 
 
-def _computed_since(before: dict) -> dict:
-    from framescope.reuse import COMPUTED
-
-    return {k: v - before.get(k, 0) for k, v in COMPUTED.items() if v - before.get(k, 0)}
-
-
 def assign_and_measure(work: str, part: int, fitted: pd.DataFrame, given: dict, model_dir: str,
-                       doc_ids: list[str], embed: dict, frames, measures: dict, reuse: bool = True) -> tuple[dict, dict]:
+                       doc_ids: list[str], embed: dict, frames, measures: dict, reuse: bool = True) -> tuple[dict, Counter]:
     """Themes, tone, frame scores and voices of one partition's sentences, written beside it,
     with the tone and speaker records ``given`` (``reuse.given``) for the texts that other
     partitions share; returns the partition's partials of the study's measures
@@ -245,12 +241,11 @@ def assign_and_measure(work: str, part: int, fitted: pd.DataFrame, given: dict, 
     vectors = np.load(w / f"vectors-{part:05d}.npy", allow_pickle=False)
     parsed = _kept_parses(work, part)["speakers"]  # this partition's speech-cue sentences (context_keys)
     given = {**given, "speakers": {**parsed, **given.get("speakers", {})}}
-    before = dict(kept.COMPUTED)
-    with kept.given(given):
+    with kept.counting() as computed, kept.given(given):
         out = theme_and_measure(_model(model_dir), fitted, sentences, vectors, doc_ids, _embedder(embed), frames,
                                 reuse)
     stored(out).to_parquet(w / f"measured-{part:05d}.parquet", index=False)  # as the study stores it
-    return measure_partials(out, vectors, MeasureConfig.model_validate(measures)), _computed_since(before)
+    return measure_partials(out, vectors, MeasureConfig.model_validate(measures)), computed
 
 
 _MEASURED = ["sentence_id", "doc_id", "source", "paragraph", "text", "is_body", "theme", "also_themes", "tone"]
@@ -349,6 +344,8 @@ class DaskExecutor:
         self.cfg, self.verbose = cfg, verbose
         self.client = self.cluster = None
         self.n_workers = 0
+        self.shared: Counter = Counter()  # texts more than one partition holds, per kind (shared_records)
+        self.computed: dict = {}  # texts the workers computed, per kind (measure)
         self.address = cfg.scheduler or ""
         self.embed_cfg = cfg.embed.model_dump(mode="json")
         self.measures = cfg.measures.model_dump(mode="json")
@@ -424,12 +421,11 @@ class DaskExecutor:
                          same=(str(self.work / "model"), sample_docs, self.embed_cfg, study.frames, self.measures,
                                reuses(study.cfg)))
         for _, n in done:
-            for kind, k in n.items():
-                computed[kind] = computed.get(kind, 0) + k
+            computed.update(n)
         self.computed = dict(sorted(computed.items()))
         return [partials for partials, _ in done]
 
-    def shared_records(self, reuse: bool) -> tuple[list[dict], dict]:
+    def shared_records(self, reuse: bool) -> tuple[list[dict], Counter]:
         """The tone and speaker records each partition is given (``reuse.given``): those of its
         texts that other partitions also hold, each computed once, in the first partition that
         holds it (the local engine computes each distinct text of the corpus once; without this,
@@ -437,8 +433,8 @@ class DaskExecutor:
         a corpus read in twice). Speech-cue sentences are parsed first, then the sentences that
         the voices parse for their document's names, which depend on the first parse. Returns the
         records and how many texts this computed per kind."""
-        computed: dict[str, int] = {}
-        self.shared = {}
+        computed: Counter = Counter()
+        self.shared = Counter()
 
         def once(step, keys: dict[str, list[np.ndarray]], records: dict[str, dict]) -> list[dict]:
             """Each partition's shared texts computed by ``step`` in their first holder; the
@@ -450,22 +446,18 @@ class DaskExecutor:
                                       same=(reuse,)):
                 for kind, r in found.items():
                     records.setdefault(kind, {}).update(r)
-                add(n)
+                computed.update(n)
             for kind, o in owned.items():  # each shared text has one owner
-                self.shared[kind] = self.shared.get(kind, 0) + sum(len(x) for x in o)
+                self.shared[kind] += sum(len(x) for x in o)
             return [{kind: {d.hex(): records[kind][d.hex()] for d in held[kind][q].tolist()} for kind in held}
                     for q in self.parts]
-
-        def add(n: dict) -> None:
-            for kind, k in n.items():
-                computed[kind] = computed.get(kind, 0) + k
 
         keys = self._map(text_keys)
         records: dict[str, dict] = {}
         first = once(score_shared, {kind: [k[kind] for k in keys] for kind in ("tone", "speakers")}, records)
         context = self._map(context_keys, [{"speakers": g["speakers"]} for g in first], same=(reuse,))
         for _, n in context:
-            add(n)
+            computed.update(n)
         then = once(score_context, {"speakers": [k["speakers"] for k, _ in context]}, {})
         given = [{"tone": a["tone"], "speakers": b["speakers"]} for a, b in zip(first, then)]
         return given, computed
@@ -485,4 +477,4 @@ class DaskExecutor:
     @property
     def info(self) -> dict:
         return {"scheduler": self.address, "workers": self.n_workers, "partitions": len(self.parts),
-                "shared_texts": getattr(self, "shared", {}), "computed": getattr(self, "computed", {})}
+                "shared_texts": dict(self.shared), "computed": self.computed}

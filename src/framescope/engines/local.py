@@ -86,16 +86,16 @@ class LocalExecutor:
     def measure(self, study: StudyRun, model, sample: pd.DataFrame, sample_docs: list[str]) -> list[dict]:
         """Themes, tone, frames and voice of every partition's sentences; returns the partials
         of the study's measures (``framing.measure_partials``), one per partition."""
-        from framescope.reuse import COMPUTED
+        from framescope.reuse import counting
 
-        before = dict(COMPUTED)
-        themed = [theme_and_measure(model, fitted_rows(model, sample, d["doc_id"]), s, v, sample_docs,
-                                    study.embedder, study.frames, reuses(study.cfg), voices=False, tone=False)
-                  for d, s, v in zip(self.documents, self.sentences, self.vectors)]
-        # tone and voices over the whole corpus at once: each distinct text once, on every process
-        themed = with_tone(pd.concat(themed, ignore_index=True), reuses(study.cfg), self.workers)
-        themed = with_voices(themed, reuses(study.cfg), self.workers)
-        self.info["computed"] = {k: v - before.get(k, 0) for k, v in sorted(COMPUTED.items()) if v - before.get(k, 0)}
+        with counting() as computed:
+            themed = [theme_and_measure(model, fitted_rows(model, sample, d["doc_id"]), s, v, sample_docs,
+                                        study.embedder, study.frames, reuses(study.cfg), voices=False, tone=False)
+                      for d, s, v in zip(self.documents, self.sentences, self.vectors)]
+            # tone and voices over the whole corpus at once: each distinct text once, on every process
+            themed = with_tone(pd.concat(themed, ignore_index=True), reuses(study.cfg), self.workers)
+            themed = with_voices(themed, reuses(study.cfg), self.workers)
+        self.info["computed"] = dict(sorted(computed.items()))
         self._themed(self.all_documents, themed, np.concatenate(self.vectors))
         return self.partials(study)
 
