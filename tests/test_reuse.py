@@ -77,6 +77,8 @@ def test_a_warm_rerun_takes_the_fit_and_parses_from_the_cache_and_writes_the_sam
     assert counted["parsed"] == parsed, "the re-run parsed sentences with spaCy again"
     assert counted["scored"] == scored, "the re-run scored tone again"
     assert [r.split()[:2] for r in _manifest(again)["reused"]] == [["theme", "fit"]]
+    assert _manifest(first)["engine"]["computed"]["sentences"] == 3  # the seed's three articles, split once
+    assert "sentences" not in _manifest(again)["engine"]["computed"], "the re-run split the documents again"
     kept = [p for p in (tmp_path / "cache" / "reuse").rglob("*") if p.is_file()]
     assert kept and {p.suffix for p in kept} <= {".json", ".parquet", ".safetensors"}  # no pickle, no temp files
     a, b = _files(first), _files(again)
@@ -188,4 +190,33 @@ def test_findings_handed_over_within_a_run_are_used_not_computed_again(counted, 
     parsed, scored = counted["parsed"], counted["scored"]
     study = run(_cfg(tmp_path / "a", cache=False))
     computed = _manifest(study)["engine"]["computed"]
-    assert computed == {"speakers": counted["parsed"] - parsed, "tone": counted["scored"] - scored}
+    assert computed == {"sentences": 3, "speakers": counted["parsed"] - parsed, "tone": counted["scored"] - scored}
+
+
+def test_a_rerun_splits_only_the_documents_whose_text_changed(tmp_path, monkeypatch):
+    """Sentence splitting is kept per document text: after one document of a corpus is edited, a
+    re-run splits that document alone, and its sentences table is the one a run without any
+    reuse writes."""
+    from framescope.config import IngestConfig
+    from framescope.ingest.corpus import load_documents
+    from framescope.ingest.segment import sentence_table
+    from framescope.reuse import counting
+
+    monkeypatch.setenv("FRAMESCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    docs = load_documents([str(SEED_CORPUS)], IngestConfig())
+    with counting() as first:
+        before = sentence_table(docs, 1, cache=True)
+    assert first["sentences"] == len(docs) == 3
+    with counting() as warm:
+        again = sentence_table(docs, 1, cache=True)
+    assert warm["sentences"] == 0
+    pd.testing.assert_frame_equal(again, before, check_exact=True)
+    edited = docs.copy()
+    edited.loc[1, "text"] = edited.loc[1, "text"].replace(". ", ". Indeed, this was new. ", 1)
+    with counting() as changed:
+        got = sentence_table(edited, 1, cache=True)
+    assert changed["sentences"] == 1
+    pd.testing.assert_frame_equal(got, sentence_table(edited, 1), check_exact=True)
+    assert got["text"].str.contains("Indeed, this was new.", regex=False).sum() == 1
+    shards = list((tmp_path / "cache" / "reuse" / "sentences").rglob("shard-*.json"))
+    assert shards and all("Indeed" not in p.read_text(encoding="utf-8") for p in shards)  # offsets, not text

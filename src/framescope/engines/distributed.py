@@ -107,14 +107,18 @@ def _need(path: Path) -> Path:
     return path
 
 
-def segment(work: str, part: int) -> pd.Series:
-    """Sentences of one partition, written beside it; returns body sentences per document."""
+def segment(work: str, part: int, reuse: bool = False) -> tuple[pd.Series, Counter]:
+    """Sentences of one partition, written beside it (with ``reuse``, texts an earlier run split
+    are taken from the worker's cache folder); returns body sentences per document and how many
+    texts this split."""
+    from framescope import reuse as kept
     from framescope.ingest.segment import sentence_table
 
     w = Path(work)
-    sentences = sentence_table(pd.read_parquet(_need(w / f"documents-{part:05d}.parquet")), workers=1)  # one per worker
+    with kept.counting() as computed:  # one process per worker
+        sentences = sentence_table(pd.read_parquet(_need(w / f"documents-{part:05d}.parquet")), 1, reuse)
     sentences.to_parquet(w / f"sentences-{part:05d}.parquet", index=False)
-    return body_per_document(sentences)
+    return body_per_document(sentences), computed
 
 
 def embed_partition(work: str, part: int, embed: dict) -> None:
@@ -395,14 +399,16 @@ class DaskExecutor:
             return True
         return isinstance(error, (OSError, TimeoutError)) and self.client.status != "running"
 
-    def segment(self, documents: pd.DataFrame, bounds: list[tuple[int, int]]) -> list[pd.Series]:
+    def segment(self, documents: pd.DataFrame, bounds: list[tuple[int, int]], reuse: bool = False) -> list[pd.Series]:
         self.client, self.cluster = _client(self.cfg)
         self.address = self.client.scheduler.address
         self.n_workers = max(1, len(self.client.scheduler_info()["workers"]))
         for i, (a, b) in enumerate(bounds):
             documents.iloc[a:b].to_parquet(self.work / f"documents-{i:05d}.parquet", index=False)
         self.documents, self.bounds, self.parts = documents, bounds, list(range(len(bounds)))
-        return self._map(segment)
+        done = self._map(segment, same=(reuse,))
+        self.segmented = sum((n for _, n in done), Counter())
+        return [body for body, _ in done]
 
     def embed(self, study: StudyRun) -> None:
         self._map(embed_partition, same=(self.embed_cfg,))
@@ -422,7 +428,7 @@ class DaskExecutor:
                                reuses(study.cfg)))
         for _, n in done:
             computed.update(n)
-        self.computed = dict(sorted(computed.items()))
+        self.computed = dict(sorted((computed + getattr(self, "segmented", Counter())).items()))
         return [partials for partials, _ in done]
 
     def shared_records(self, reuse: bool) -> tuple[list[dict], Counter]:

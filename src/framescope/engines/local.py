@@ -6,6 +6,8 @@ It implements the executor steps the stage sequence calls
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -64,13 +66,18 @@ class LocalExecutor:
     def __exit__(self, *exc) -> None:
         return None
 
-    def segment(self, documents: pd.DataFrame, bounds: list[tuple[int, int]]) -> list[pd.Series]:
-        """Each partition's sentences (``sentence_table`` of its documents); returns body
-        sentences per document, partition by partition."""
+    def segment(self, documents: pd.DataFrame, bounds: list[tuple[int, int]], reuse: bool = False) -> list[pd.Series]:
+        """Each partition's sentences (``sentence_table`` of its documents; with ``reuse``, texts
+        an earlier run split are taken from the cache folder); returns body sentences per
+        document, partition by partition."""
+        from framescope.reuse import counting
+
         self.all_documents = documents
         self.documents = [documents.iloc[a:b] for a, b in bounds]
-        self.sentences = [sentence_table(d, self.workers) for d in self.documents]
+        with counting() as computed:
+            self.sentences = [sentence_table(d, self.workers, reuse) for d in self.documents]
         self.info = {"partitions": len(bounds)}
+        self.segmented = computed
         return [body_per_document(s) for s in self.sentences]
 
     def embed(self, study: StudyRun) -> None:
@@ -95,7 +102,7 @@ class LocalExecutor:
             # tone and voices over the whole corpus at once: each distinct text once, on every process
             themed = with_tone(pd.concat(themed, ignore_index=True), reuses(study.cfg), self.workers)
             themed = with_voices(themed, reuses(study.cfg), self.workers)
-        self.info["computed"] = dict(sorted(computed.items()))
+        self.info["computed"] = dict(sorted((computed + getattr(self, "segmented", Counter())).items()))
         self._themed(self.all_documents, themed, np.concatenate(self.vectors))
         return self.partials(study)
 

@@ -31,7 +31,7 @@ from framescope.artifacts import check_out
 from framescope.config import RunConfig
 from framescope.engines.distributed import DaskExecutor
 from framescope.engines.local import LocalExecutor
-from framescope.engines.stages import corpus_partitions, fit_themes, themes_for_corpus
+from framescope.engines.stages import corpus_partitions, fit_themes, reuses, themes_for_corpus
 from framescope.engines.study import Progress, StudyRun, no_progress
 from framescope.engines.write import StudyResult, write_study
 from framescope.errors import InputError
@@ -60,7 +60,7 @@ def run_stages(study: StudyRun, executor) -> Path:
     with executor:
         with study.stage("ingest"):  # documents, then sentences partition by partition
             documents = load_documents([str(p) for p in study.inputs], cfg.ingest)
-            doc_body = pd.concat(executor.segment(documents, corpus_partitions(documents)))
+            doc_body = pd.concat(executor.segment(documents, corpus_partitions(documents), reuses(cfg)))
             if int(doc_body.sum()) < 2:
                 raise InputError("the corpus has fewer than 2 body sentences: nothing to compare")
 

@@ -238,46 +238,62 @@ def contrast_candidates(sentences: pd.DataFrame, vectors: np.ndarray, cfg: Measu
     """
     if not paired:
         return rest_contrast_candidates(sentences, vectors, cfg, others, limit)
-    body, vecs = _aligned(sentences, vectors, cfg)
-    mine = {(t, s): c for t, s, c in _cells(body, skip_unassigned=True)}
+    mine = {(theme, a): cell for theme, a, *cell in _contrast_cells(sentences, vectors, cfg)}
     if not mine:
         return {}
-    mine_text = {key: _normal_text(cell).to_numpy() for key, cell in mine.items()}
+    by_theme: dict[str, list] = {}  # theme -> [(source a, its cell)], in cell order
+    for (theme, a), cell in mine.items():
+        by_theme.setdefault(theme, []).append((a, cell))
     keep = 2 * cfg.n_contrasts + 8
     best: dict[tuple[str, str, str], _RowBest] = {}
     prepared = getattr(others, "prepared", lambda q, what, make: make())  # kept per run by the local engine
     for q in range(len(others)):
-        b_body, b_vecs, b_norm, b_cells = prepared(q, "contrast sides", lambda: _contrast_side(*others[q], cfg))
-        for theme, b, cell_b in b_cells:
-            for (t_a, a), cell_a in mine.items():
-                if t_a != theme or not a < b:
+        for theme, b, vb, text_b, info_b in prepared(q, "contrast cells", lambda: _contrast_cells(*others[q], cfg)):
+            for a, (va, text_a, _) in by_theme.get(theme, ()):
+                if not a < b:
                     continue
-                codes = pd.factorize(np.concatenate([mine_text[(t_a, a)], b_norm.loc[cell_b.index].to_numpy()]))[0]
+                codes = pd.factorize(np.concatenate([text_a, text_b]))[0]
                 key = (theme, a, b)
                 if key not in best:
-                    best[key] = _RowBest(len(cell_a), keep)
-                best[key].add(vecs[cell_a["_row"].to_numpy()], codes[:len(cell_a)], b_vecs[cell_b["_row"].to_numpy()],
-                              codes[len(cell_a):], [cell_b[c].to_numpy(dtype=object) for c in ("sentence_id", "tone")])
+                    best[key] = _RowBest(len(va), keep)
+                best[key].add(va, codes[:len(va)], vb, codes[len(va):], info_b)
     out = {}
     for (theme, a, b), rb in best.items():
-        cell_a = mine[(theme, a)]
+        ids_a, tone_a = mine[(theme, a)][2]
         ok = np.isfinite(rb.sim)
         i = np.nonzero(ok)[0]
-        pairs = pd.DataFrame({"sentence_id_a": cell_a["sentence_id"].to_numpy()[i],
-                              "sentence_id_b": rb.info[0][ok], "similarity": rb.sim[ok],
-                              "tone_a": cell_a["tone"].to_numpy(float)[i], "tone_b": rb.info[1][ok].astype(float)})
-        pairs = _ranked(pairs)
-        pairs = pairs[pairs.groupby("sentence_id_b", sort=False).cumcount().to_numpy() < keep]
-        cut = limit is not None and len(pairs) > limit
-        out[(theme, a, b)] = (pairs.head(limit) if cut else pairs, cut)
+        cols = {"sentence_id_a": ids_a[i], "sentence_id_b": rb.info[0][ok], "similarity": rb.sim[ok],
+                "tone_a": tone_a[i].astype(float), "tone_b": rb.info[1][ok].astype(float)}
+        # the greedy order (as _ranked), each b sentence at most `keep` times, then the cut
+        order = np.lexsort([cols["sentence_id_b"], cols["sentence_id_a"], -np.round(cols["similarity"], 6)])
+        order = order[_occurrence(cols["sentence_id_b"][order]) < keep]
+        cut = limit is not None and len(order) > limit
+        out[(theme, a, b)] = (pd.DataFrame({c: v[order[:limit] if cut else order] for c, v in cols.items()}), cut)
     return out
 
 
-def _contrast_side(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig):
-    """A partition as the second side of contrast pairs: its measured sentences, unit vectors,
-    normalised texts and theme × source cells."""
+def _occurrence(values: np.ndarray) -> np.ndarray:
+    """For each element, how many equal elements come before it (``groupby(...).cumcount()``,
+    without building a table)."""
+    codes = pd.factorize(values)[0]
+    order = np.argsort(codes, kind="stable")
+    ranked = codes[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    within = np.arange(len(codes)) - np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+    out = np.empty(len(codes), dtype=np.int64)
+    out[order] = within
+    return out
+
+
+def _contrast_cells(sentences: pd.DataFrame, vectors: np.ndarray, cfg: MeasureConfig) -> list[tuple]:
+    """A partition's theme × source cells for contrast pairs (in the order of :func:`_cells`,
+    without ``unassigned``): theme, source, the cell's unit vectors, normalised texts, and
+    sentence ids and tones (object arrays)."""
     body, vecs = _aligned(sentences, vectors, cfg)
-    return body, vecs, _normal_text(body), list(_cells(body, skip_unassigned=True))
+    rows, norm = body["_row"].to_numpy(), _normal_text(body).to_numpy()
+    ids, tone = body["sentence_id"].to_numpy(dtype=object), body["tone"].to_numpy(dtype=object)
+    return [(theme, b, vecs[rows[at]], norm[at], [ids[at], tone[at]])
+            for theme, b, at in _cell_positions(body) if theme != UNASSIGNED]
 
 
 def paired_contrasts(n_sources: int) -> bool:
