@@ -481,6 +481,28 @@ def test_upload_through_file_uploader_runs_a_small_corpus(study):
     assert "Global Times" in at.dataframe[0].value["name"].tolist()
 
 
+def test_a_run_with_a_french_document_says_so_on_the_corpus_page(study):
+    """A document in another language is measured with English-only models only with a warning
+    that names it (``ingest.language``), on the page that ran it and in the study's notes."""
+    import importlib
+
+    french = " ".join(importlib.import_module("spacy.lang.fr.examples").sentences)
+    table = pd.read_csv(io.BytesIO(small_corpus_csv()))
+    table = pd.concat([table, pd.DataFrame([{"outlet": "Le Monde", "published": "2024-05-15",
+                                             "headline": "Le Monde story", "body": french}])], ignore_index=True)
+    at = open_page(app_test(timeout=600).run(), "corpus")
+    at.file_uploader(key="corpus_files").set_value(
+        ("mixed.csv", table.to_csv(index=False).encode("utf-8"), "text/csv")).run()
+    at.radio(key="corpus_codebook").set_value("None: discover themes only")
+    at.button(key="run_study").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("is ready and open" in s.value for s in at.success)
+    warned = [w.value for w in at.warning if "do not look like English" in w.value]
+    assert len(warned) == 1 and "Le Monde" in warned[0] and "leave them out" in warned[0]
+    open_page(at, "overview")
+    assert any("do not look like English" in m.value for m in at.markdown)
+
+
 @pytest.mark.parametrize("name, data, message", [
     ("empty.csv", b"", "is empty"),
     ("scan.txt", b"%PDF-1.4 binary", "PDF"),

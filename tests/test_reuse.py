@@ -198,6 +198,7 @@ def test_a_rerun_splits_only_the_documents_whose_text_changed(tmp_path, monkeypa
     re-run splits that document alone, and its sentences table is the one a run without any
     reuse writes."""
     from framescope.config import IngestConfig
+    from framescope.engines.stages import split_sentences
     from framescope.ingest.corpus import load_documents
     from framescope.ingest.segment import sentence_table
     from framescope.reuse import counting
@@ -205,16 +206,17 @@ def test_a_rerun_splits_only_the_documents_whose_text_changed(tmp_path, monkeypa
     monkeypatch.setenv("FRAMESCOPE_CACHE_DIR", str(tmp_path / "cache"))
     docs = load_documents([str(SEED_CORPUS)], IngestConfig())
     with counting() as first:
-        before = sentence_table(docs, 1, cache=True)
+        before = split_sentences(docs, 1, reuse=True)
     assert first["sentences"] == len(docs) == 3
     with counting() as warm:
-        again = sentence_table(docs, 1, cache=True)
+        again = split_sentences(docs, 1, reuse=True)
     assert warm["sentences"] == 0
     pd.testing.assert_frame_equal(again, before, check_exact=True)
+    pd.testing.assert_frame_equal(before, sentence_table(docs, 1), check_exact=True)  # as splitting anew
     edited = docs.copy()
     edited.loc[1, "text"] = edited.loc[1, "text"].replace(". ", ". Indeed, this was new. ", 1)
     with counting() as changed:
-        got = sentence_table(edited, 1, cache=True)
+        got = split_sentences(edited, 1, reuse=True)
     assert changed["sentences"] == 1
     pd.testing.assert_frame_equal(got, sentence_table(edited, 1), check_exact=True)
     assert got["text"].str.contains("Indeed, this was new.", regex=False).sum() == 1

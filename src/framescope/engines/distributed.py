@@ -77,7 +77,7 @@ import pandas as pd
 
 from framescope.artifacts import atomic_write_bytes, sha256_text, staging_prefix, stored
 from framescope.config import EmbedConfig, MeasureConfig, RunConfig
-from framescope.engines.stages import body_per_document, fitted_rows, reuses, theme_and_measure
+from framescope.engines.stages import body_per_document, fitted_rows, reuses, split_sentences, theme_and_measure
 from framescope.engines.study import StudyRun, embedder_for, resolve_out
 from framescope.errors import InputError, RunInterrupted
 
@@ -112,11 +112,10 @@ def segment(work: str, part: int, reuse: bool = False) -> tuple[pd.Series, Count
     are taken from the worker's cache folder); returns body sentences per document and how many
     texts this split."""
     from framescope import reuse as kept
-    from framescope.ingest.segment import sentence_table
 
     w = Path(work)
     with kept.counting() as computed:  # one process per worker
-        sentences = sentence_table(pd.read_parquet(_need(w / f"documents-{part:05d}.parquet")), 1, reuse)
+        sentences = split_sentences(pd.read_parquet(_need(w / f"documents-{part:05d}.parquet")), 1, reuse)
     sentences.to_parquet(w / f"sentences-{part:05d}.parquet", index=False)
     return body_per_document(sentences), computed
 

@@ -13,10 +13,10 @@ import pandas as pd
 
 from framescope.embed.vectors import sentence_vectors
 from framescope.engines.stages import (
-    body_per_document, fitted_rows, partition_rows, reuses, theme_and_measure, with_tone, with_voices,
+    body_per_document, fitted_rows, partition_rows, reuses, split_sentences, theme_and_measure, with_tone,
+    with_voices,
 )
 from framescope.engines.study import StudyRun
-from framescope.ingest.segment import sentence_table
 from framescope.measures.framing import MentionPartitions, candidate_partials, measure_partials
 
 
@@ -75,7 +75,7 @@ class LocalExecutor:
         self.all_documents = documents
         self.documents = [documents.iloc[a:b] for a, b in bounds]
         with counting() as computed:
-            self.sentences = [sentence_table(d, self.workers, reuse) for d in self.documents]
+            self.sentences = [split_sentences(d, self.workers, reuse) for d in self.documents]
         self.info = {"partitions": len(bounds)}
         self.segmented = computed
         return [body_per_document(s) for s in self.sentences]

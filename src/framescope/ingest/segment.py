@@ -437,33 +437,21 @@ def _batch_sentences(texts: list[str]) -> list[list[dict]]:
     return [document_sentences(t) for t in texts]
 
 
-def _split(texts: list[str], workers: int | None) -> list[list[list]]:
-    """Each text's rows as records ``[paragraph, start, end, kind, n_words]`` (the text and
-    ``is_body`` follow from them), over `workers` processes for big inputs."""
+def document_records(texts: list[str], workers: int | None = None) -> list[list[list]]:
+    """Each text's rows as records ``[paragraph, start, end, kind, n_words]`` (what
+    :func:`records_rows` turns back into rows with the text), over `workers` processes (None:
+    every available core) when the texts hold at least PARALLEL_MIN_CHARS characters, else in
+    this process. The records do not depend on the number of workers; they are what a run keeps
+    in the cache folder so that a re-run splits only documents whose text changed."""
     rows = in_runs(_batch_sentences, texts, workers if sum(map(len, texts)) >= PARALLEL_MIN_CHARS else 1,
                    min_items=2, weights=[len(t) for t in texts])
     return [[[r["paragraph"], r["start"], r["end"], r["kind"], r["n_words"]] for r in doc] for doc in rows]
 
 
-def _rows(text: str, records: list[list]) -> list[dict]:
+def records_rows(text: str, records: list[list]) -> list[dict]:
+    """The rows of :func:`document_sentences` from a text and its :func:`document_records`."""
     return [{"paragraph": p, "start": a, "end": b, "text": text[a:b], "is_body": kind == "body", "kind": kind,
              "n_words": n} for p, a, b, kind, n in records]
-
-
-def document_rows(texts: list[str], workers: int | None = None, cache: bool = False) -> list[list[dict]]:
-    """`document_sentences` of each text, in order; over `workers` processes (None: every available
-    core) when the texts to split hold at least PARALLEL_MIN_CHARS characters, else in this process.
-    The rows do not depend on the number of workers. Each distinct text is split once; with
-    `cache`, a text split by an earlier run of the same code is taken from the cache folder's
-    records (``framescope.reuse``, kind ``sentences``, keyed by the text's sha256) and new ones
-    are kept there."""
-    from importlib import metadata
-
-    from framescope.reuse import per_text
-
-    found = per_text("sentences", {"splitter": f"pysbd {metadata.version('pysbd')}"}, texts,
-                     lambda todo: _split(todo, workers), cache)
-    return [_rows(t, found[t]) for t in texts]
 
 
 def sentence_id(doc_id: str, position: int) -> str:
@@ -476,14 +464,16 @@ def document_of(sentence_id: str) -> str:
     return str(sentence_id).rsplit("-s", 1)[0]
 
 
-def sentence_table(documents: pd.DataFrame, workers: int | None = None, cache: bool = False) -> pd.DataFrame:
+def sentence_table(documents: pd.DataFrame, workers: int | None = None,
+                   records: list[list[list]] | None = None) -> pd.DataFrame:
     """One row per sentence (and per heading, caption and trailer line) of every document.
 
-    `workers` processes split the documents (see `document_rows`); the table is the same for any
-    number of them, and with `cache` (a run's ``reuse``) a document text an earlier run split is
-    not split again."""
+    `workers` processes split the documents (see `document_records`); the table is the same for
+    any number of them. `records`, when given, are each document's :func:`document_records`,
+    already made (a run takes those of texts it split before from the cache folder)."""
     rows = []
-    per_doc = document_rows(documents["text"].tolist(), workers, cache)
+    texts = documents["text"].tolist()
+    per_doc = [records_rows(t, r) for t, r in zip(texts, document_records(texts, workers) if records is None else records)]
     for doc, doc_rows in zip(documents.itertuples(index=False), per_doc):
         for pos, row in enumerate(doc_rows):
             rows.append({"sentence_id": sentence_id(doc.doc_id, pos), "doc_id": doc.doc_id,

@@ -4,6 +4,7 @@ The new study is written into this browser session's own temporary folder and be
 study; the seed study and every other study of the session stay available in the sidebar. A bad
 upload shows a message and changes nothing.
 """
+import json
 import logging
 import os
 from pathlib import Path
@@ -21,6 +22,17 @@ from framescope.errors import InputError
 
 log = logging.getLogger("framescope")
 NONE = "(none)"
+
+
+def language_notes(study: Path) -> list[str]:
+    """The new study's notes on documents that do not look like English (``ingest.language``)."""
+    try:
+        notes = json.loads((study / "manifest.json").read_text(encoding="utf-8")).get("notes") or []
+    except (OSError, ValueError):
+        return []
+    return [str(n) for n in notes if "do not look like English" in str(n)]
+
+
 COLUMN_KEYS = {"text": "col_text", "source": "col_source", "date": "col_date", "title": "col_title"}
 SEED_CODEBOOK = SEED_ROOT / "seeds" / "codebook.yaml"
 
@@ -32,6 +44,8 @@ done = st.session_state.pop("_fs_run_done", None)
 if done:
     st.success(f"Study **{escape_markdown(done)}** is ready and open. Explore it from the Overview.")
     st.page_link(page_file("overview"), label="Go to the Overview", icon=":material/dashboard:")
+for note in st.session_state.pop("_fs_run_warnings", None) or []:
+    st.warning(escape_markdown(note), icon=":material/translate:")
 
 # -- 1. texts -----------------------------------------------------------------------------------
 st.subheader("1. Texts")
@@ -175,6 +189,7 @@ if st.button("Run the study", type="primary", disabled=not ready, key="run_study
                  "is unchanged.", icon=":material/error:")
     else:
         st.session_state["_fs_run_done"] = add_study(path, label)
+        st.session_state["_fs_run_warnings"] = language_notes(path)
         st.rerun()
 elif not ready:
     st.caption("Fix the problem above to run." if error or cb_error else
