@@ -84,7 +84,7 @@ class Embedder:
     weights_sha256: str | None = None
     cacheable: bool = True
 
-    def __init__(self, batch_size: int = 64):
+    def __init__(self, batch_size: int = 32):
         self.batch_size = batch_size
         self.n_encoded = 0
 
@@ -127,7 +127,7 @@ class SentenceTransformerEmbedder(Embedder):
     PAD_MULTIPLE = 16
     cache_tag = f"pad{PAD_MULTIPLE}"  # cached vectors of unpadded batches are not mixed in
 
-    def __init__(self, folder: Path, model_id: str, pinned: dict[str, str] | None = None, batch_size: int = 64):
+    def __init__(self, folder: Path, model_id: str, pinned: dict[str, str] | None = None, batch_size: int = 32):
         super().__init__(batch_size)
         folder = Path(folder)
         if pinned:
