@@ -349,6 +349,7 @@ class DaskExecutor:
         self.n_workers = 0
         self.shared: Counter = Counter()  # texts more than one partition holds, per kind (shared_records)
         self.computed: dict = {}  # texts the workers computed, per kind (measure)
+        self.segmented: Counter = Counter()  # documents the workers split into sentences (segment)
         self.address = cfg.scheduler or ""
         self.embed_cfg = cfg.embed.model_dump(mode="json")
         self.measures = cfg.measures.model_dump(mode="json")
@@ -427,7 +428,7 @@ class DaskExecutor:
                                reuses(study.cfg)))
         for _, n in done:
             computed.update(n)
-        self.computed = dict(sorted((computed + getattr(self, "segmented", Counter())).items()))
+        self.computed = dict(sorted((computed + self.segmented).items()))
         return [partials for partials, _ in done]
 
     def shared_records(self, reuse: bool) -> tuple[list[dict], Counter]:

@@ -45,6 +45,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int | None = None):
         self.workers = workers  # processes that split sentences and parse them (``IngestConfig.workers``)
+        self.segmented: Counter = Counter()  # documents this run split into sentences (``segment``)
         self.all_documents: pd.DataFrame | None = None
         self.documents: list[pd.DataFrame] = []
         self.sentences: list[pd.DataFrame] = []
@@ -102,7 +103,7 @@ class LocalExecutor:
             # tone and voices over the whole corpus at once: each distinct text once, on every process
             themed = with_tone(pd.concat(themed, ignore_index=True), reuses(study.cfg), self.workers)
             themed = with_voices(themed, reuses(study.cfg), self.workers)
-        self.info["computed"] = dict(sorted((computed + getattr(self, "segmented", Counter())).items()))
+        self.info["computed"] = dict(sorted((computed + self.segmented).items()))
         self._themed(self.all_documents, themed, np.concatenate(self.vectors))
         return self.partials(study)
 

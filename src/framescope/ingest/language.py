@@ -42,6 +42,7 @@ MIN_WORDS = 40
 MIN_LETTERS = 50
 SAMPLE_CHARS = 5000  # a document's opening characters are what is judged
 _WORD = re.compile(r"[^\W\d_]+")
+NOTE_MARK = "do not look like English"  # in every note of this module (the app finds them by it)
 
 
 def english_check(text: str) -> str | None:
@@ -70,7 +71,7 @@ def non_english_note(documents: pd.DataFrame, shown: int = 5) -> str | None:
         return None
     listed = "; ".join(f"{doc} (source {source}: {why})" for doc, source, why in found[:shown])
     more = f"; and {len(found) - shown} more" if len(found) > shown else ""
-    return (f"{len(found)} of {len(documents)} documents do not look like English: {listed}{more}. framescope's "
+    return (f"{len(found)} of {len(documents)} documents {NOTE_MARK}: {listed}{more}. framescope's "
             "sentence splitter, embedding model, tone lexicon and speaker parser are English-only, so the "
             "sentences, themes, tone and voices of these documents are not meaningful; translate them or leave "
             "them out")

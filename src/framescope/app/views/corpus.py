@@ -17,6 +17,7 @@ from framescope.app.runs import codebook_summary, run_study, server_folder, stor
 from framescope.app.study import add_study, session_dir
 from framescope.app.uploads import MAX_UPLOAD_MB, UPLOAD_TYPES, store_uploads
 from framescope.ingest.columns import MIN_TEXT_WORDS, checked_columns, column_guesses
+from framescope.ingest.language import NOTE_MARK
 from framescope.config import SEED_ROOT, IngestConfig
 from framescope.errors import InputError
 
@@ -30,7 +31,7 @@ def language_notes(study: Path) -> list[str]:
         notes = json.loads((study / "manifest.json").read_text(encoding="utf-8")).get("notes") or []
     except (OSError, ValueError):
         return []
-    return [str(n) for n in notes if "do not look like English" in str(n)]
+    return [str(n) for n in notes if NOTE_MARK in str(n)]
 
 
 COLUMN_KEYS = {"text": "col_text", "source": "col_source", "date": "col_date", "title": "col_title"}
