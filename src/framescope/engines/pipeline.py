@@ -22,7 +22,6 @@ write the same study, down to the last bit of every float (across machines: docs
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +36,11 @@ from framescope.engines.study import Progress, StudyRun, no_progress
 from framescope.engines.write import StudyResult, write_study
 from framescope.errors import InputError
 from framescope.ingest.corpus import load_documents
-from framescope.ingest.language import non_english_note
+from framescope.ingest.language import warn_non_english
 from framescope.measures.framing import (
     body_theme_counts, contrast_ids, measure_tables, settle_candidates, study_centroids, with_texts,
 )
 from framescope.themes.sample import fit_sample_documents, labelled_documents
-
-log = logging.getLogger("framescope")
 
 
 def run(cfg: RunConfig | StudyRun, progress: bool | Progress = False) -> Path:
@@ -67,9 +64,7 @@ def run_stages(study: StudyRun, executor) -> Path:
             doc_body = pd.concat(executor.segment(documents, corpus_partitions(documents), reuses(cfg)))
             if int(doc_body.sum()) < 2:
                 raise InputError("the corpus has fewer than 2 body sentences: nothing to compare")
-            language = non_english_note(documents)
-            if language:
-                log.warning("%s", language)
+            language = warn_non_english(documents)
 
         with study.stage("embed"):
             executor.embed(study)

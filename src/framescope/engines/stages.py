@@ -105,18 +105,17 @@ def fit_themes(cfg: RunConfig, sample: pd.DataFrame, vectors: np.ndarray, codebo
 
 def split_sentences(documents: pd.DataFrame, workers: int | None, reuse: bool) -> pd.DataFrame:
     """``ingest.segment.sentence_table`` of the documents, each distinct document text split once;
-    with ``reuse``, texts an earlier run split (same code, same pysbd) are taken from the cache
+    with ``reuse``, texts an earlier run split (same code and library versions, pysbd's among them:
+    ``reuse.code_fingerprint``) are taken from the cache
     folder's records (``framescope.reuse``, kind ``sentences``, keyed by the text's sha256: offsets
     and kinds, no text) and new ones kept there, so a re-run splits only the documents whose text
     changed. Counted in ``reuse.COMPUTED``."""
-    from importlib import metadata
-
     from framescope import reuse as kept
     from framescope.ingest.segment import document_records, sentence_table
 
     texts = documents["text"].tolist()
-    found = kept.per_text("sentences", {"splitter": f"pysbd {metadata.version('pysbd')}"}, texts,
-                          lambda todo: document_records(todo, workers), reuse)
+    found = kept.per_text("sentences", {"splitter": "pysbd"}, texts, lambda todo: document_records(todo, workers),
+                          reuse)
     return sentence_table(documents, workers, records=[found[t] for t in texts])
 
 

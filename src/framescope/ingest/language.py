@@ -27,6 +27,7 @@ above, not tuned on any labelled set.
 """
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections import Counter
@@ -42,6 +43,7 @@ MIN_WORDS = 40
 MIN_LETTERS = 50
 SAMPLE_CHARS = 5000  # a document's opening characters are what is judged
 _WORD = re.compile(r"[^\W\d_]+")
+log = logging.getLogger("framescope")
 NOTE_MARK = "do not look like English"  # in every note of this module (the app finds them by it)
 
 
@@ -75,3 +77,11 @@ def non_english_note(documents: pd.DataFrame, shown: int = 5) -> str | None:
             "sentence splitter, embedding model, tone lexicon and speaker parser are English-only, so the "
             "sentences, themes, tone and voices of these documents are not meaningful; translate them or leave "
             "them out")
+
+
+def warn_non_english(documents: pd.DataFrame) -> str | None:
+    """:func:`non_english_note`, also logged as one warning line (a run and ``framescope ingest``)."""
+    note = non_english_note(documents)
+    if note:
+        log.warning("%s", note)
+    return note
