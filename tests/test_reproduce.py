@@ -214,3 +214,17 @@ def test_research_scripts_use_only_the_public_api():
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private and "._" not in node.module, f"{path.name} imports {node.module}.{private}"
         assert len(path.read_text(encoding="utf-8").splitlines()) <= 90, f"{path.name} is not short"
+
+
+def test_no_research_script_hides_a_library_it_runs_beside():
+    """A script runs with its own folder first on sys.path, so a script named like a module that
+    a library imports (even optionally) replaces it: a `coverage.py` beside `validation/run.py`
+    broke numba's import, and with it every theme fit that script started. Each research folder
+    first on the path, the libraries a run uses still import."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import numba, umap, hdbscan, bertopic, "
+            "sentence_transformers, spacy, framescope.engines.pipeline")
+    for folder in sorted({p.parent for p in RESEARCH.rglob("*.py")}):
+        done = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, (f"with {folder.relative_to(ROOT)} first on sys.path a library fails to "
+                                      f"import: {done.stderr.strip().splitlines()[-1:]}")

@@ -34,7 +34,7 @@ the agreed labels (1,000 permutations), and the share of the draws of 100 labels
 p < 0.05 (200 permutations each).
 Needs the studies `run.py` writes (artifacts/validation/<set>/).
 
-    python research/validation/coverage.py [--draws 100] [--n-boot 300] [--labels 100]
+    python research/validation/ci_coverage.py [--draws 100] [--n-boot 300] [--labels 100]
         [--pool-strength L --no-tests --json /tmp/l.json]   # partially pooled error matrices (session 12)
 
 Writes research/validation/coverage.json and prints one line per set.
