@@ -13,10 +13,11 @@ from sklearn.metrics import adjusted_rand_score
 from framescope.themes.codebook import parse_codebook
 from framescope.config import EmbedConfig, ThemeConfig
 from framescope.embed.encoders import get_embedder
-from framescope.embed.vectors import sentence_vectors
+from framescope.embed.vectors import embedding_texts, sentence_vectors
 from framescope.errors import InputError
 from framescope.validate.evaluate import evaluate_assignments, seed_inputs
 from framescope.themes import ThemeModel, load_codebook
+from framescope.themes.model import clauses, codebook_vectors
 
 
 
@@ -50,6 +51,29 @@ def test_seed_smoke_quality(seed, seed_model):
     assert r["unassigned_share"] <= 0.10
     cal = seed_model.calibration_
     assert cal["method"] == "classifier" and all(n > 0 for n in cal["sure_examples"].values())
+
+
+def test_seed_phrase_evidence_is_by_clause_unless_the_whole_sentence_is_asked_for(seed):
+    """By default the seed-phrase evidence is the best clause's cosine with the theme's closest
+    seed phrase, which finds a phrase quoted inside a long sentence; with clause_evidence false
+    it is the sentence's own cosine (nothing is embedded but the sentence)."""
+    s, cb, emb = seed["sentences"], seed["codebook"], seed["embedder"]
+    body = s["is_body"].to_numpy(bool)
+    S, V = s[body].reset_index(drop=True), seed["vectors"][body]
+    by_clause = ThemeModel(ThemeConfig()).named_evidence(S, V, cb, emb)
+    whole = ThemeModel(ThemeConfig(clause_evidence=False)).named_evidence(S, V, cb, emb)
+
+    own = emb.encode(embedding_texts(S))  # each sentence alone, no context
+    protos, phrases, owner = codebook_vectors(cb, emb)
+    w = ThemeConfig().phrase_weight
+    expect = (1 - w) * V @ protos.T + w * np.stack([(own @ phrases[owner == k].T).max(1)
+                                                    for k in range(len(protos))], 1)
+    np.testing.assert_allclose(whole.to_numpy(), expect, atol=1e-5)
+
+    quoted = S.index[S["text"].str.contains("a complete settlement of the border issue")][0]
+    assert by_clause.loc[quoted, "border_settlement"] > whole.loc[quoted, "border_settlement"] + 0.02
+    single = [i for i, t in enumerate(embedding_texts(S)) if clauses(t) == [t]]
+    assert single and np.allclose(by_clause.to_numpy()[single], whole.to_numpy()[single], atol=1e-6)
 
 
 def test_seed_has_named_and_readable_discovered_themes(seed, seed_model):

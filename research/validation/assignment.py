@@ -4,12 +4,14 @@ corpora nobody tuned them on).
 For each labelled set (news, speeches, official: the held-out sets of this folder, and the seed
 with tests/data/seed_labels.csv), this script computes once the inputs every candidate rule
 reads: body sentences, their MiniLM vectors alone and in context, each named theme's
-prototype similarity and best clause-to-seed-phrase similarity. Then every candidate rule and
-setting is scored on every set (macro F1 over the named themes against the readers' agreed
+prototype similarity and best clause-to-seed-phrase similarity (``--no-clauses``: the whole
+sentence's, as with themes.clause_evidence false). Then every candidate rule and setting
+is scored on every set (macro F1 over the named themes against the readers' agreed
 labels; emphasis error per source x named theme against the labelled sample's shares), and
 for each set the setting with the best mean macro F1 on the *other* sets is reported on it.
 
     python research/validation/assignment.py [--out research/validation/assignment.md]
+    python research/validation/assignment.py --no-clauses --cache /tmp/f --out /tmp/sentences.md
 
 Features are cached in artifacts/validation/features/ (not committed); embeddings in the usual
 framescope cache.
@@ -37,6 +39,7 @@ from framescope.validate.evaluate import normalise_text, read_labels
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SETS = ("news", "speeches", "official", "seed")
+CLAUSES = True  # --no-clauses: seed-phrase evidence of the whole sentence (themes.clause_evidence false)
 NONE = "none"
 
 
@@ -82,7 +85,7 @@ def features(data: dict, embedder, cache: Path) -> dict:
     raw = sentence_vectors(sentences, embedder, EmbedConfig(context_weight=0.0))
     P, phrases, owner = codebook_vectors(data["codebook"], embedder)
     isb = sentences["is_body"].astype(bool).to_numpy()
-    phrase = named_evidence(body, raw[isb], embedder, P, phrases, owner, 1.0)
+    phrase = named_evidence(body, raw[isb], embedder, P, phrases, owner, 1.0, by_clause=CLAUSES)
     cache.mkdir(parents=True, exist_ok=True)
     out = {"raw": raw.astype(np.float32), "P": P, "phrase": phrase, "isb": isb}
     np.savez(f, **out)
@@ -201,7 +204,11 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=ROOT / "artifacts" / "validation" / "features")
     ap.add_argument("--out", type=Path, default=HERE / "assignment.md")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from the cached grid.csv")
+    ap.add_argument("--no-clauses", action="store_true", help="seed-phrase evidence of the whole sentence, "
+                    "as with themes.clause_evidence false (use another --cache and --out)")
     args = ap.parse_args()
+    global CLAUSES
+    CLAUSES = not args.no_clauses
     if args.report_only:
         grid = pd.read_csv(args.cache / "grid.csv").drop_duplicates(SETTING + ["set"])
         grid["phrase_weight"] = grid["phrase_weight"].astype(float)
@@ -268,7 +275,8 @@ def loco_report(grid: pd.DataFrame, names: list[str]) -> str:
     best = overall.idxmax()
     default = corpus.set_index(SETTING).loc[best].reset_index()[["set", "macro_f1", "min_f1", "err_max", "err_mean"]]
     return ("# Leave-one-corpus-out choice of the named-theme assignment rule\n\n"
-            "Written by `python research/validation/assignment.py`. Macro F1 over each set's named themes "
+            f"Written by `python research/validation/assignment.py{'' if CLAUSES else ' --no-clauses'}`"
+            f"{'' if CLAUSES else ' (seed-phrase evidence of the whole sentence, themes.clause_evidence false)'}. Macro F1 over each set's named themes "
             "against the agreed labels of two blind readers (the seed: one reader, tests/data/seed_labels.csv); "
             "emphasis error = |share of a source's body sentences given a theme - the share in its labelled "
             "sample| over source x named theme.\n\n"

@@ -61,11 +61,13 @@ def readers(folder: Path) -> tuple[pd.DataFrame, float]:
     return agreed[["sentence_id", "label"]].reset_index(drop=True), float(kappa)
 
 
-def study(name: str, out: Path) -> Path:
+def study(name: str, out: Path, **themes) -> Path:
+    """The set's study with `framescope run` defaults (``themes``: other theme settings, for the
+    research scripts that compare one)."""
     folder = HERE / name
     cfg = RunConfig(inputs=[str(folder / "corpus.csv")], out=str(out / name),
                     ingest=IngestConfig(text_col="text", source_col="source", title_col="title"),
-                    themes=ThemeConfig(codebook=str(folder / "codebook.yaml")))
+                    themes=ThemeConfig(codebook=str(folder / "codebook.yaml"), **themes))
     if not (out / name / "manifest.json").is_file():
         run(cfg, progress=False)
     return out / name
@@ -161,12 +163,12 @@ def against_baseline(lab: pd.DataFrame, base: pd.Series, study_shares: pd.DataFr
     return out
 
 
-def evaluate(name: str, out: Path) -> dict:
+def evaluate(name: str, out: Path, **themes) -> dict:
     folder = HERE / name
     agreed, kappa = readers(folder)
     codebook = load_codebook(folder / "codebook.yaml")
     keys = list(codebook.keys)
-    path = study(name, out)
+    path = study(name, out, **themes)
     sentences = pd.read_parquet(path / "sentences.parquet")
     body = sentences[sentences["is_body"]]
     lab = agreed.merge(body[["sentence_id", "source", "theme"]], on="sentence_id")

@@ -5,7 +5,9 @@
    ``(1 - phrase_weight) * cos(in-context sentence vector, prototype)
    + phrase_weight * max cos(clause of the sentence, seed phrase)``: the first part asks
    "is the sentence about this?", the second "does it say one of the codebook's phrases, in any
-   wording?". The best theme is assigned when its evidence reaches ``similarity_threshold``.
+   wording?" (with ``clause_evidence`` false, the whole sentence instead of its best clause). ``themes.assignment`` then calibrates the named themes to the corpus (or, with
+   ``assignment: threshold``, the best theme is assigned when its evidence reaches
+   ``similarity_threshold``).
 2. Discovered topics. The other body sentences go through ``BERTopic.fit_transform`` with
    framescope's size-scaled UMAP and capped (or, on small inputs, consensus) HDBSCAN as its
    steps (``themes.topic_model``, ``themes.discovery``) into ``topic_<n>`` (largest first).
@@ -75,7 +77,7 @@ class ThemeModel:
         ``similarity_threshold``. A query: the model's fitted state is left alone."""
         sentences, vectors = _check_inputs(sentences, vectors)
         encoded = codebook_vectors(codebook, embedder)
-        z = named_evidence(sentences, vectors, embedder, *encoded, self.cfg.phrase_weight)
+        z = named_evidence(sentences, vectors, embedder, *encoded, self.cfg.phrase_weight, self.cfg.clause_evidence)
         return pd.DataFrame(z, columns=list(codebook.keys), index=sentences.index)
 
     def _threshold(self, embedder) -> float:
@@ -279,7 +281,7 @@ class ThemeModel:
 
     def _evidence(self, sentences: pd.DataFrame, vectors: np.ndarray, embedder) -> np.ndarray:
         return named_evidence(sentences, vectors, embedder, self.prototypes_, self.phrase_vectors_,
-                              self.phrase_theme_, self.cfg.phrase_weight)
+                              self.phrase_theme_, self.cfg.phrase_weight, self.cfg.clause_evidence)
 
     def _discover(self, body: pd.DataFrame, V: np.ndarray, rest: np.ndarray, theme: np.ndarray,
                   score: np.ndarray) -> None:
@@ -525,16 +527,18 @@ def codebook_vectors(codebook: Codebook, embedder) -> tuple[np.ndarray, np.ndarr
 
 
 def named_evidence(sentences: pd.DataFrame, vectors: np.ndarray, embedder, prototypes: np.ndarray,
-                   phrase_vectors: np.ndarray, phrase_theme: np.ndarray, phrase_weight: float) -> np.ndarray:
+                   phrase_vectors: np.ndarray, phrase_theme: np.ndarray, phrase_weight: float,
+                   by_clause: bool = True) -> np.ndarray:
     """Sentences x named themes: ``(1 - w) * cos(vector, prototype) + w * max cos(clause, seed
-    phrase)``, with ``w = phrase_weight`` (the prototype alone for a theme without phrases)."""
+    phrase)``, with ``w = phrase_weight`` (the prototype alone for a theme without phrases).
+    Without ``by_clause`` the sentence's own text stands for its clauses (nothing more embedded)."""
     n_themes = len(prototypes)
     if n_themes == 0 or len(vectors) == 0:
         return np.zeros((len(vectors), n_themes), dtype=np.float32)
     score = row_dot(vectors, prototypes)
     w = phrase_weight
     if w > 0 and len(phrase_vectors):
-        parts = [clauses(t) for t in embedding_texts(sentences)]
+        parts = [clauses(t) if by_clause else [t] for t in embedding_texts(sentences)]
         flat = [c for p in parts for c in p]
         sims = row_dot(cached_encode(flat, embedder), phrase_vectors)  # clause x phrase
         per_theme = np.full((len(flat), n_themes), -1.0, dtype=np.float32)
