@@ -183,6 +183,29 @@ def test_method_notes_and_manifest_summary(seed_report):
     assert len(files) == len(m["inputs"]) and not any(f.startswith("/") for f in files)  # no server paths
 
 
+def test_the_method_notes_say_which_seed_phrase_evidence_ran(seed_report):
+    """The run parameters name the seed-phrase evidence the run used: by clause (the default, and
+    what a manifest from before the option ran) or by whole sentence."""
+    from framescope.artifacts import read_manifest
+    from framescope.report.method import method_section
+    from framescope.report.render import Table
+
+    assert "weight 0.4, best clause similarity" in _section((seed_report / "report.html").read_text(encoding="utf-8"),
+                                                            "5. Method notes")
+
+    def evidence(themes: dict) -> str:
+        m = read_manifest(seed_report)
+        m["config"]["themes"] = themes
+        section = method_section(m, {"documents": pd.DataFrame({"source": ["a"]})}, [])
+        rows = next(b.rows for b in section.blocks if isinstance(b, Table))
+        return rows.set_index("parameter").loc["seed-phrase evidence", "value"]
+
+    m = read_manifest(seed_report)
+    assert evidence({**m["config"]["themes"], "clause_evidence": False}) == "weight 0.4, best whole-sentence similarity"
+    older = {k: v for k, v in m["config"]["themes"].items() if k != "clause_evidence"}
+    assert evidence(older) == "weight 0.4, best clause similarity"
+
+
 def test_markdown_carries_the_same_tables(seed_report):
     md = (seed_report / "report.md").read_text(encoding="utf-8")
     tables, current = [], []

@@ -83,6 +83,8 @@ def method_section(manifest: dict, t: dict, validation: list, model: dict | None
 def _parameters(th: dict, me: dict) -> pd.DataFrame:
     items = [("theme model seed", th.get("seed")), ("codebook", th.get("codebook") or "none (discovery only)"),
              ("named-theme assignment", _assignment(th)),
+             ("seed-phrase evidence", f"weight {th.get('phrase_weight')}, best "
+              f"{'clause' if th.get('clause_evidence', True) else 'whole-sentence'} similarity"),
              ("HDBSCAN min_cluster_size", th.get("min_cluster_size") or "adaptive"),
              ("UMAP n_neighbors / n_components", f"{th.get('n_neighbors') or 'adaptive'} / {th.get('n_components')}"),
              ("outliers reduced", th.get("reduce_outliers")), ("bootstrap resamples", me.get("n_boot")),
