@@ -5,7 +5,8 @@
    ``(1 - phrase_weight) * cos(in-context sentence vector, prototype)
    + phrase_weight * max cos(clause of the sentence, seed phrase)``: the first part asks
    "is the sentence about this?", the second "does it say one of the codebook's phrases, in any
-   wording?" (with ``clause_evidence`` false, the whole sentence instead of its best clause). ``themes.assignment`` then calibrates the named themes to the corpus (or, with
+   wording?" (with ``clause_evidence`` false, the whole sentence instead of its best clause).
+   ``themes.assignment`` then calibrates the named themes to the corpus (or, with
    ``assignment: threshold``, the best theme is assigned when its evidence reaches
    ``similarity_threshold``).
 2. Discovered topics. The other body sentences go through ``BERTopic.fit_transform`` with
