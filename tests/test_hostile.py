@@ -531,6 +531,8 @@ APP_CASES = [
     ("upload_over_the_limit", _upload(lambda: [("big.txt", b"word " * (6 * 2**20))]), "the limit is 25 MB"),
     ("upload_empty_txt", _upload([("a.txt", b"  \n")]), "a.txt is empty"),
     ("upload_latin1_txt", _upload([("a.txt", "caf\u00e9 au lait. Tr\u00e8s bon.".encode("latin-1"))]), "UTF-8"),
+    ("upload_utf16_txt", _upload([("a.txt", "\ufeffThe talks went well. Both sides agreed.".encode("utf-16-le"))]),
+     "a.txt is not UTF-8 text (it is UTF-16 or UTF-32); save it with UTF-8 encoding"),
     ("upload_table_and_texts", _upload([("a.csv", b"text,source\nHi.,a\n"), ("b.txt", b"Hello.")]), "not both"),
     ("upload_csv_over_1000_columns", _upload([("wide.csv", WIDE_CSV)]), "1,001 columns"),
     ("upload_csv_duplicate_columns", _upload([("a.csv", b"text,source,text\nHi.,a,Other.\n")]),

@@ -206,6 +206,22 @@ def test_the_method_notes_say_which_seed_phrase_evidence_ran(seed_report):
     assert evidence(older) == "weight 0.4, best clause similarity"
 
 
+def test_the_manifest_summary_shows_no_server_path(seed_report):
+    """A study run from the app has absolute inputs in a temporary folder; the report names them
+    by their file or folder name only, in the text as in the table."""
+    from framescope.artifacts import read_manifest
+    from framescope.report.method import manifest_section
+    from framescope.report.render import Table, Text
+
+    m = read_manifest(seed_report)
+    m["config"]["inputs"] = ["/srv/framescope/tmp/upload-1a2b/corpus.csv"]
+    m["inputs"] = {"/srv/framescope/tmp/upload-1a2b/corpus.csv": "0" * 64}
+    section = manifest_section(m)
+    shown = " ".join(b.text for b in section.blocks if isinstance(b, Text))
+    shown += " ".join(" ".join(map(str, b.rows.to_numpy().ravel())) for b in section.blocks if isinstance(b, Table))
+    assert "corpus.csv" in shown and "/srv" not in shown and "/tmp" not in shown
+
+
 def test_markdown_carries_the_same_tables(seed_report):
     md = (seed_report / "report.md").read_text(encoding="utf-8")
     tables, current = [], []

@@ -77,6 +77,8 @@ def binary_reason(data: bytes) -> str | None:
     for magic, what in MAGIC.items():
         if data.startswith(magic):
             return what
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):  # byte-order marks
+        return "not UTF-8 text (it is UTF-16 or UTF-32); save it with UTF-8 encoding"
     head = data[:8192]
     if b"\x00" in head:
         return "binary (it contains NUL bytes)"

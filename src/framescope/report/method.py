@@ -254,7 +254,7 @@ def manifest_section(manifest: dict) -> Section:
     blocks = [
         Text(f"Run started {manifest.get('started_at', '?')}. Embedding model {emb.get('model', '?')}, weights "
              f"sha256 {emb.get('weights_sha256', '?')}. Seeds: "
-             + ", ".join(f"{k} {v}" for k, v in seeds.items()) + f". Inputs: {', '.join(map(str, cfg.get('inputs', [])))}; "
+             + ", ".join(f"{k} {v}" for k, v in seeds.items()) + f". Inputs: {', '.join(_input_names(cfg.get('inputs', [])))}; "
              f"codebook sha256 {manifest.get('codebook_sha256') or '—'}."),
         Text("Re-run it with `framescope run --config manifest.json --out NEW_DIR`; the tables come out identical.",
              kind="muted"),
@@ -274,6 +274,12 @@ def manifest_section(manifest: dict) -> Section:
     for note in manifest.get("notes", []) or []:
         blocks.append(Text(str(note), kind="note"))
     return Section("6. Manifest summary", "manifest", blocks)
+
+
+def _input_names(inputs: list) -> list[str]:
+    """The run's inputs as given, but an absolute path by its name only: a report never shows a
+    server's layout (a study run from the app has its inputs in a temporary folder)."""
+    return [Path(str(p)).name if Path(str(p)).is_absolute() else str(p) for p in inputs]
 
 
 def _short_paths(inputs: dict[str, str]) -> dict[str, str]:
