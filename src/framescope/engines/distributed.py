@@ -56,9 +56,9 @@ on a batch's padded length. With a warm cache, or with wordllama, the two engine
 ``tfidf`` learns from the whole corpus and is refused.
 
 ``--scheduler tcp://host:8786`` connects to a running cluster; without it a ``LocalCluster``
-(one single-threaded worker process per core, on 127.0.0.1) is started and closed. Partition
-files go to ``FRAMESCOPE_DASK_DIR`` (a folder every worker can read and write) or, by default,
-a temporary folder beside the study, removed at the end.
+(one single-threaded worker process per core, at most 8, on 127.0.0.1) is started and closed.
+Partition files go to ``FRAMESCOPE_DASK_DIR`` (a folder every worker can read and write) or,
+by default, a temporary folder beside the study, removed at the end.
 """
 from __future__ import annotations
 
