@@ -39,7 +39,6 @@ from framescope.validate.evaluate import normalise_text, read_labels
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SETS = ("news", "speeches", "official", "seed")
-CLAUSES = True  # --no-clauses: seed-phrase evidence of the whole sentence (themes.clause_evidence false)
 NONE = "none"
 
 
@@ -75,7 +74,7 @@ def load_set(name: str) -> dict:
             "codebook": codebook, "keys": list(codebook.keys)}
 
 
-def features(data: dict, embedder, cache: Path) -> dict:
+def features(data: dict, embedder, cache: Path, by_clause: bool = True) -> dict:
     """Raw vectors of all sentences, and per body sentence: prototype and seed-phrase similarity."""
     f = cache / f"{data['name']}.npz"
     if f.is_file():
@@ -85,7 +84,7 @@ def features(data: dict, embedder, cache: Path) -> dict:
     raw = sentence_vectors(sentences, embedder, EmbedConfig(context_weight=0.0))
     P, phrases, owner = codebook_vectors(data["codebook"], embedder)
     isb = sentences["is_body"].astype(bool).to_numpy()
-    phrase = named_evidence(body, raw[isb], embedder, P, phrases, owner, 1.0, by_clause=CLAUSES)
+    phrase = named_evidence(body, raw[isb], embedder, P, phrases, owner, 1.0, by_clause=by_clause)
     cache.mkdir(parents=True, exist_ok=True)
     out = {"raw": raw.astype(np.float32), "P": P, "phrase": phrase, "isb": isb}
     np.savez(f, **out)
@@ -207,12 +206,10 @@ def main() -> int:
     ap.add_argument("--no-clauses", action="store_true", help="seed-phrase evidence of the whole sentence, "
                     "as with themes.clause_evidence false (use another --cache and --out)")
     args = ap.parse_args()
-    global CLAUSES
-    CLAUSES = not args.no_clauses
     if args.report_only:
         grid = pd.read_csv(args.cache / "grid.csv").drop_duplicates(SETTING + ["set"])
         grid["phrase_weight"] = grid["phrase_weight"].astype(float)
-        report = loco_report(grid, list(dict.fromkeys(grid["set"])))
+        report = loco_report(grid, list(dict.fromkeys(grid["set"])), by_clause=not args.no_clauses)
         print(report)
         args.out.write_text(report, encoding="utf-8")
         return 0
@@ -220,7 +217,7 @@ def main() -> int:
     sets = {}
     for name in args.sets.split(","):
         data = load_set(name)
-        sets[name] = (data, features(data, embedder, args.cache), {})
+        sets[name] = (data, features(data, embedder, args.cache, by_clause=not args.no_clauses), {})
     rows = []
     for cand in candidates():
         for name, (data, feat, memo) in sets.items():
@@ -233,7 +230,7 @@ def main() -> int:
     grid = pd.DataFrame(rows)
     args.cache.mkdir(parents=True, exist_ok=True)
     grid.to_csv(args.cache / "grid.csv", index=False)
-    report = loco_report(grid, list(sets))
+    report = loco_report(grid, list(sets), by_clause=not args.no_clauses)
     print(report)
     args.out.write_text(report, encoding="utf-8")
     return 0
@@ -247,7 +244,7 @@ def _md(df: pd.DataFrame) -> str:
     return head + "".join("| " + " | ".join(str(v) for v in r) + " |\n" for r in df.itertuples(index=False))
 
 
-def loco_report(grid: pd.DataFrame, names: list[str]) -> str:
+def loco_report(grid: pd.DataFrame, names: list[str], by_clause: bool = True) -> str:
     """For each rule family and each held-out set: the setting with the best mean macro F1 on
     the other sets, scored on the held-out one; the reference rules as they are."""
     rows = []
@@ -275,8 +272,8 @@ def loco_report(grid: pd.DataFrame, names: list[str]) -> str:
     best = overall.idxmax()
     default = corpus.set_index(SETTING).loc[best].reset_index()[["set", "macro_f1", "min_f1", "err_max", "err_mean"]]
     return ("# Leave-one-corpus-out choice of the named-theme assignment rule\n\n"
-            f"Written by `python research/validation/assignment.py{'' if CLAUSES else ' --no-clauses'}`"
-            f"{'' if CLAUSES else ' (seed-phrase evidence of the whole sentence, themes.clause_evidence false)'}. Macro F1 over each set's named themes "
+            f"Written by `python research/validation/assignment.py{'' if by_clause else ' --no-clauses'}`"
+            f"{'' if by_clause else ' (seed-phrase evidence of the whole sentence, themes.clause_evidence false)'}. Macro F1 over each set's named themes "
             "against the agreed labels of two blind readers (the seed: one reader, tests/data/seed_labels.csv); "
             "emphasis error = |share of a source's body sentences given a theme - the share in its labelled "
             "sample| over source x named theme.\n\n"

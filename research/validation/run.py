@@ -134,8 +134,8 @@ def against_baseline(lab: pd.DataFrame, base: pd.Series, study_shares: pd.DataFr
     theirs = lab["sentence_id"].map(base).to_numpy(dtype=object)[:, None] == names
     sources = sorted(lab["source"].unique())
     rows = [np.flatnonzero(lab["source"].to_numpy() == s) for s in sources]
-    weights = np.ones((n_boot + 1, len(lab)))  # row 0: the sample as drawn
-    weights[1:] = 0
+    weights = np.zeros((n_boot + 1, len(lab)))
+    weights[0] = 1  # row 0: the sample as drawn
     for r in rows:  # resample each source's labelled sentences
         draws = r[rng.integers(0, len(r), size=(n_boot, len(r)))]
         for b in range(n_boot):

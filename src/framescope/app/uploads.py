@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from framescope.ingest.columns import check_header, column_profile, header_names
+from framescope.ingest.corpus import BOMS
 from framescope.errors import InputError
 
 TABLE_TYPES = ("csv", "tsv", "jsonl")
@@ -77,7 +78,7 @@ def binary_reason(data: bytes) -> str | None:
     for magic, what in MAGIC.items():
         if data.startswith(magic):
             return what
-    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):  # byte-order marks
+    if any(data.startswith(bom) for bom, enc in BOMS if enc != "utf-8"):
         return "not UTF-8 text (it is UTF-16 or UTF-32); save it with UTF-8 encoding"
     head = data[:8192]
     if b"\x00" in head:
